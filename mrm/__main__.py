@@ -1,0 +1,3 @@
+from mrm.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""Command line: ``python -m mrm COMMAND ...``; each command lives in its own module of this package.
+
+A command module defines ``add_parser(subparsers)``, which registers its arguments and sets ``func``,
+a callable taking the parsed namespace and returning an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from mrm import __version__
+from mrm.errors import ECGInputError
+
+# Imported lazily so that `python -m mrm info` does not pay for importing torch.
+COMMANDS = ("info", "prepare", "download")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mrm",
+        description="MRM-Net: multi-label 12-lead ECG diagnosis (PTB-XL, CPSC2018).",
+    )
+    parser.add_argument("--version", action="version", version=f"mrm {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"mrm.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ECGInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,58 @@
+"""Shared fixtures: where the real data lives, and what to do when it is absent.
+
+Tests read the data root named by ``MRM_DATA_DIR`` (default ``../shared/data``). A missing dataset
+fails the test when ``CI`` is set and skips it, with the reason, elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("MRM_DATA_DIR", REPO.parent / "shared" / "data")).resolve()
+
+
+def require(path: Path, what: str) -> Path:
+    """Return ``path`` if it exists; otherwise fail under CI and skip elsewhere, saying what is missing."""
+    if not path.exists():
+        reason = f"{what} not found at {path} (set MRM_DATA_DIR to a data root holding it)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    return require(data_root(), "the data root")
+
+
+@pytest.fixture(scope="session")
+def ptbxl_dir(shared_data: Path) -> Path:
+    return require(shared_data / "ptb-xl" / "ptbxl_database.csv", "PTB-XL").parent
+
+
+@pytest.fixture(scope="session")
+def cpsc_dir(shared_data: Path) -> Path:
+    return require(shared_data / "cpsc2018" / "REFERENCE.csv", "CPSC2018").parent
+
+
+@pytest.fixture(scope="session")
+def ptbdb_dir(shared_data: Path) -> Path:
+    return require(shared_data / "ptbdb" / "s0010_re.hea", "the PTB Diagnostic record s0010_re").parent
+
+
+@pytest.fixture(scope="session")
+def cinc_dir(shared_data: Path) -> Path:
+    return require(shared_data / "cinc" / "HR06000.hea", "the PhysioNet/CinC 2021 records").parent
+
+
+@pytest.fixture(scope="session")
+def ludb_dir(shared_data: Path) -> Path:
+    return require(shared_data / "ludb" / "ludb.csv", "LUDB").parent
