@@ -62,7 +62,7 @@ def test_make_windows_match_slices_of_the_signal():
     x = np.random.default_rng(1).normal(size=(12, 1000)).astype(np.float32)
     windows, starts, pad = make_windows(x, 250, 125)
     assert pad == 0 and len(windows) == 7
-    for w, s in zip(windows, starts):
+    for w, s in zip(windows, starts, strict=True):
         np.testing.assert_array_equal(w, x[:, s : s + 250])
 
 
