@@ -9,9 +9,11 @@ class per resample: 71,000 calls for 1,000 resamples of the PTB-XL "all" task.
 
 A resample in which a class has no positive (or no negative) record has no AUC for that class.
 ``missing="skip"`` (the default) averages each resample over the classes that have both there;
-``missing="redraw"`` does what the PTB-XL benchmark code does (``get_appropriate_bootstrap_samples``):
-it rejects such resamples and draws again until ``n`` are complete, which is only feasible when every
-class has several positives; on small folds with one-positive classes it raises instead.
+``missing="redraw"`` follows the PTB-XL benchmark code (``get_appropriate_bootstrap_samples``, which
+rejects a resample where a class has no positive; we also reject one without a negative) and draws
+again until ``n`` are complete. That is only feasible when every class has several positives: on the
+328-record fold 10 of our PTB-XL subset, with 14 one-positive statements, 14 of 5,000 draws qualify
+and it raises instead.
 """
 
 from __future__ import annotations
