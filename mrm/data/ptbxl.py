@@ -32,15 +32,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mrm.data.labels import TaskLabels
+from mrm.data.labels import SPLITS, TaskLabels
 from mrm.data.recording import Recording
 from mrm.errors import ECGInputError
 
 #: The label sets of the PTB-XL benchmark.
 TASKS: tuple[str, ...] = ("all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm")
 
-#: The benchmark's split of ``strat_fold``: folds 1-8 train, 9 validation (thresholds, model selection), 10 test.
-SPLITS: dict[str, tuple[int, ...]] = {"train": (1, 2, 3, 4, 5, 6, 7, 8), "val": (9,), "test": (10,)}
+__all__ = ["FILE_COLUMNS", "NOISE_COLUMNS", "PTBXL", "SPLITS", "SUPERCLASSES", "TASKS", "load_ptbxl"]
 
 #: The five diagnostic superclasses and their names.
 SUPERCLASSES: dict[str, str] = {
