@@ -40,7 +40,10 @@ from mrm.viz.paper import (
 #: Screen pixels per paper millimetre used for the default figure height.
 PX_PER_MM = 4.0
 _MARGIN = 10
-_TITLE_MARGIN = 40
+# Room above the sheet for the modebar (and the title), and under it for the legend of overlays.
+_TOP_MARGIN = 30
+_TITLE_MARGIN = 50
+_LEGEND_MARGIN = 30
 
 
 def paper_axes(geometry: PaperGeometry) -> tuple[dict, dict]:
@@ -66,21 +69,30 @@ def paper_axes(geometry: PaperGeometry) -> tuple[dict, dict]:
 
 
 def paper_layout(
-    geometry: PaperGeometry, *, caption: str, title: str | None, height: int | None, uirevision: str
+    geometry: PaperGeometry,
+    *,
+    caption: str,
+    title: str | None,
+    height: int | None,
+    uirevision: str,
+    legend: bool = False,
 ) -> go.Layout:
     """Layout of a sheet: paper axes, caption line, lead labels, stable ``uirevision``, ``hovermode="x"``.
+
+    ``legend`` reserves room under the sheet for the legend of overlays (markers, bands).
 
     Examples
     --------
     >>> lay = paper_layout(paper_3x4(), caption="25 mm/s, 10 mm/mV, 500 Hz", title=None, height=None,
     ...                    uirevision="demo")
     >>> lay.uirevision, lay.hovermode, lay.height, len(lay.annotations)
-    ('demo', 'x', 692, 14)
+    ('demo', 'x', 712, 14)
     """
     xaxis, yaxis = paper_axes(geometry)
-    top = _TITLE_MARGIN if title else _MARGIN
+    top = _TITLE_MARGIN if title else _TOP_MARGIN
+    bottom = _MARGIN + (_LEGEND_MARGIN if legend else 0)
     if height is None:
-        height = int(round(geometry.size_mm[1] * PX_PER_MM)) + top + _MARGIN
+        height = int(round(geometry.size_mm[1] * PX_PER_MM)) + top + bottom
     font = dict(size=11, color=PAPER_MARK_COLOUR)
     annotations = [
         dict(x=p.x0 + 1.0, y=p.baseline + 0.3 * geometry.pitch, text=p.label, showarrow=False,
@@ -94,10 +106,10 @@ def paper_layout(
     return go.Layout(
         template="none", xaxis=xaxis, yaxis=yaxis, annotations=annotations,
         title=dict(text=title, x=0.01) if title else None,
-        height=height, margin=dict(l=_MARGIN, r=_MARGIN, t=top, b=_MARGIN),
+        height=height, margin=dict(l=_MARGIN, r=_MARGIN, t=top, b=bottom),
         paper_bgcolor="white", plot_bgcolor=PAPER_BACKGROUND,
         hovermode="x", dragmode="zoom", uirevision=uirevision,
-        showlegend=True, legend=dict(orientation="h", x=1.0, xanchor="right", y=1.0, yanchor="bottom"),
+        showlegend=legend, legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yanchor="top"),
     )
 
 
@@ -299,5 +311,7 @@ def _sheet_figure(
             marker=dict(symbol=marker.symbol, size=8, color=marker.colour), customdata=mt,
             hovertemplate=f"{marker.label} ({marker.lead}) at %{{customdata:.3f}} s<extra></extra>",
         ))
-    lay = paper_layout(geometry, caption=caption, title=title, height=height, uirevision=uirevision)
+    lay = paper_layout(
+        geometry, caption=caption, title=title, height=height, uirevision=uirevision, legend=bool(markers or bands)
+    )
     return go.Figure(data=traces, layout=lay)
