@@ -196,6 +196,34 @@ def test_a_partial_file_is_resumed_with_a_range_request(ptbxl_remote: Path, tmp_
     assert (tmp_path / "data" / "ptb-xl" / name).read_bytes() == whole and not part.exists()
 
 
+def test_an_interrupt_keeps_the_partial_file_for_the_next_run(ptbxl_remote: Path, tmp_path: Path, monkeypatch):
+    real = download.fetch_file
+
+    def interrupted_after_one_chunk(url, path, sha256, **kwargs):
+        if url.endswith("_hr.dat"):
+            count = kwargs["on_bytes"]
+
+            def on_bytes(n: int) -> None:
+                count(n)
+                raise KeyboardInterrupt
+
+            kwargs["on_bytes"] = on_bytes
+        return real(url, path, sha256, **kwargs)
+
+    name = "records500/00000/00001_hr.dat"
+    with serve(ptbxl_remote) as (base_url, log):
+        monkeypatch.setattr(download, "fetch_file", interrupted_after_one_chunk)
+        with pytest.raises(KeyboardInterrupt):
+            download_dataset("ptbxl", tmp_path, base_url=base_url, progress=False, workers=1)
+        part = tmp_path / "ptb-xl" / (name + ".part")
+        assert part.stat().st_size == download._CHUNK and not (tmp_path / "ptb-xl" / name).exists()
+        monkeypatch.setattr(download, "fetch_file", real)
+        report = download_dataset("ptbxl", tmp_path, base_url=base_url, progress=False)
+    assert [r.status for r in report.results if r.path == name] == ["resumed"]
+    assert gets(log, "_hr.dat")[-1] == ("GET", "/" + name, f"bytes={download._CHUNK}-", 120_000 - download._CHUNK)
+    assert report.ok and sha256(tmp_path / "ptb-xl" / name) == sha256(ptbxl_remote / name)
+
+
 def test_a_server_that_ignores_range_makes_the_file_start_over(ptbxl_remote: Path, tmp_path: Path):
     name = "records500/00000/00001_hr.dat"
     whole = (ptbxl_remote / name).read_bytes()

@@ -49,6 +49,10 @@ _SIZE_SAMPLE = 32
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
+class _Stopped(Exception):
+    """Raised inside a transfer when the run is stopping (interrupt or lost connection); the .part stays."""
+
+
 @dataclass(frozen=True)
 class DatasetSource:
     """Where a dataset is published and which of its files we keep, under which local path."""
@@ -485,7 +489,6 @@ class _Progress:
         with self.lock:
             if self.bar.total is not None and estimated is not None:
                 self.bar.total += actual - estimated
-                self.bar.refresh()
 
     def close(self) -> None:
         self.bar.close()
@@ -576,6 +579,8 @@ def _fetch_all(
             nonlocal fetched
             fetched += n
             bar.add(n)
+            if stop.is_set():
+                raise _Stopped
 
         def correct(length: int) -> None:
             # The first answer tells what is really left of this file; later ones (retries) continue it.
@@ -589,6 +594,8 @@ def _fetch_all(
             try:
                 result = fetch_file(url, plan.folder / item.local, item.sha256, session=sessions.get(),
                                     timeout=timeout, on_bytes=count, on_length=correct)
+            except _Stopped:
+                return FileResult(item.local, "failed", fetched, "stopped before the end; rerun to resume")
             except _TRANSIENT as err:
                 if not last:
                     time.sleep(0.5 * 2**attempt)
@@ -608,10 +615,15 @@ def _fetch_all(
             return result
         raise AssertionError("the loop above returns on its last attempt")
 
+    pool = ThreadPoolExecutor(max_workers=max(workers, 1))
     try:
-        with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-            results = list(pool.map(fetch, range(len(files))))
+        results = list(pool.map(fetch, range(len(files))))
+    except BaseException:
+        # Ctrl-C: stop the transfers under way (their .part files stay) and drop the queued ones.
+        stop.set()
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
         sessions.close()
     if lost:
