@@ -239,7 +239,9 @@ def read_csv(
     with _boundary(source, "CSV"):
         table = _read_table(path_or_bytes, source)
         names = [str(c).strip() for c in table.columns]
-        if not any(lead_canonical(n) for n in names) and all(_is_number(n) for n in names):
+        # pandas renames a repeated value "-0.035" to "-0.035.1", hence the second try
+        numeric = sum(_is_number(n) or _is_number(n.rsplit(".", 1)[0]) for n in names)
+        if not any(lead_canonical(n) for n in names) and numeric > len(names) / 2:
             raise ECGInputError(
                 f"{source}: the first row holds numbers, not lead names; add a header row naming the columns "
                 "I, II, III, aVR, aVL, aVF, V1-V6."
@@ -302,17 +304,21 @@ def read_npy(
     fs = _require_fs(fs, source)
     scale = _units_to_mv(units, source)
     with _boundary(source, "NumPy .npy"):
-        content = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else str(path_or_bytes)
+        raw = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
+        # np.load treats anything without the .npy magic as a pickle; tell real pickles from other junk.
+        if raw[:1] == b"\x80" or not raw.startswith((b"\x93NUMPY", b"PK")):
+            what = "a Python pickle, which is not loaded for safety" if raw[:1] == b"\x80" else "not a NumPy .npy file"
+            raise ECGInputError(f"{source}: {what}; save the signal as a numeric array with numpy.save.")
         try:
-            array = np.load(content, allow_pickle=False)
+            array = np.load(io.BytesIO(raw), allow_pickle=False)
         except ValueError as err:
             if "pickle" in str(err):
                 raise ECGInputError(
-                    f"{source}: the file holds Python objects (a pickle), which are not loaded for safety; save a "
+                    f"{source}: the array holds Python objects (a pickle), which are not loaded for safety; save a "
                     "plain numeric array with numpy.save."
                 ) from err
             raise ECGInputError(
-                f"{source}: corrupt or not a NumPy .npy file ({_brief(err)}); save the signal with numpy.save."
+                f"{source}: corrupt or truncated .npy file ({_brief(err)}); save the signal again with numpy.save."
             ) from err
         if not isinstance(array, np.ndarray):
             raise ECGInputError(f"{source}: this is an .npz archive, not one array; save the signal with numpy.save.")
