@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mrm.data.labels import SPLITS, TaskLabels, stratify_folds
+from mrm.data.readers import read_cpsc_mat, read_wfdb
 from mrm.data.recording import Recording
 from mrm.errors import ECGInputError
 
@@ -267,8 +268,6 @@ class CPSC2018:
         >>> rec.fs, rec.labels  # doctest: +SKIP
         (500.0, {'CRBBB': None})
         """
-        from mrm.data.readers import read_cpsc_mat, read_wfdb
-
         record_id = str(record_id).strip()
         if record_id not in self.records.index:
             raise ECGInputError(

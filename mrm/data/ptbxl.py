@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from mrm.data.labels import SPLITS, TaskLabels
+from mrm.data.preprocess import resample
+from mrm.data.readers import read_wfdb
 from mrm.data.recording import Recording
 from mrm.errors import ECGInputError
 
@@ -353,9 +355,6 @@ class PTBXL:
         >>> rec.record_id, rec.signal.shape, rec.sex, rec.fold  # doctest: +SKIP
         ('00001', (12, 5000), 'F', 3)
         """
-        from mrm.data.preprocess import resample
-        from mrm.data.readers import read_wfdb
-
         ecg_id = int(ecg_id)
         if ecg_id not in self.metadata.index:
             raise ECGInputError(
