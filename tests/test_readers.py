@@ -197,6 +197,17 @@ def test_wfdb_from_bytes(ptbxl_dir, rec500):
     assert (rec.dataset, rec.source, rec.record_id, rec.fs) == ("upload", "00001_hr.hea", "00001_hr", 500.0)
 
 
+def test_upload_names_cannot_leave_the_folder(tmp_path, ptbxl_dir):
+    record = ptbxl_dir / "records100/00000/00001_lr"
+    header, dat = (record.with_suffix(s).read_bytes() for s in (".hea", ".dat"))
+    rec = read_wfdb_bytes({"C:\\Users\\me\\00001_lr.hea": header, "../../00001_lr.dat": dat})
+    assert rec.source == "00001_lr.hea" and rec.n_samples == 1000
+    # A header that points at a file elsewhere (here the real one, in the shared data) is refused.
+    for elsewhere in (str(record.with_suffix(".dat")), "../00001_lr.dat"):
+        outside = header.replace(b"00001_lr.dat", elsewhere.encode())
+        _fails(lambda h=outside: read_wfdb_bytes({"00001_lr.hea": h, "00001_lr.dat": dat}), "00001_lr.hea", "header")
+
+
 def test_wfdb_units_are_converted(tmp_path, rec500):
     microvolts = read_wfdb(_write_wfdb(tmp_path, "uv", rec500.signal * 1000, list(LEADS), 500, units="uV", gain=1))
     np.testing.assert_allclose(microvolts.signal, rec500.signal, atol=1e-3)

@@ -70,7 +70,8 @@ def read_wfdb(path: str | Path) -> Recording:
     Examples
     --------
     >>> import tempfile, wfdb
-    >>> folder = tempfile.mkdtemp()
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = tmp.name
     >>> t = np.arange(5000) / 500
     >>> leads = np.column_stack([np.sin(2 * np.pi * 1.2 * t) * (1 + i / 12) for i in range(12)])
     >>> wfdb.wrsamp("demo", fs=500, units=["mV"] * 12, sig_name=[n.upper() for n in LEADS],
@@ -106,7 +107,8 @@ def read_wfdb_bytes(files: Mapping[str, bytes], *, max_bytes: int = DEFAULT_MAX_
     Examples
     --------
     >>> import tempfile, wfdb
-    >>> folder = Path(tempfile.mkdtemp())
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = Path(tmp.name)
     >>> t = np.arange(5000) / 500
     >>> leads = np.column_stack([np.sin(2 * np.pi * 1.2 * t) * (1 + i / 12) for i in range(12)])
     >>> wfdb.wrsamp("demo", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=leads,
@@ -120,7 +122,9 @@ def read_wfdb_bytes(files: Mapping[str, bytes], *, max_bytes: int = DEFAULT_MAX_
     mrm.errors.ECGInputError: demo.dat: no WFDB header (.hea) was uploaded with it; add the record's header \
 file (e.g. demo.hea).
     """
-    named = {Path(str(name)).name: bytes(data) for name, data in files.items() if Path(str(name)).name}
+    # Keep base names only (browsers send them, but a name must never point outside the temporary folder).
+    named = {_base_name(name): bytes(data) for name, data in files.items()}
+    named.pop("", None)
     listing = ", ".join(named) or "the upload"
     check_file_size(sum(len(data) for data in named.values()), listing, max_bytes)
     headers = [name for name in named if name.lower().endswith(".hea")]
@@ -174,6 +178,10 @@ def read_cpsc_mat(path_or_bytes: str | Path | bytes, name: str | None = None) ->
         content = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else str(path_or_bytes)
         try:
             mat = scipy.io.loadmat(content, squeeze_me=True, struct_as_record=False)
+        except NotImplementedError as err:  # scipy reads MATLAB files up to v7, not the HDF5-based v7.3
+            raise ECGInputError(
+                f"{source}: MATLAB v7.3 files are not supported; save the record with MATLAB's -v7 option."
+            ) from err
         except Exception as err:
             raise ECGInputError(
                 f"{source}: corrupt or not a MATLAB file ({_brief(err)}); export the record again as a .mat file."
@@ -429,7 +437,8 @@ def read_folder(
     Examples
     --------
     >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp())
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = Path(tmp.name)
     >>> t = np.arange(5000) / 500
     >>> table = pd.DataFrame({lead: np.sin(2 * np.pi * 1.2 * t) * (1 + i / 12) for i, lead in enumerate(LEADS)})
     >>> table.to_csv(folder / "good.csv", index=False)
@@ -514,6 +523,11 @@ def _check_signal_files(header: wfdb.Record, folder: Path, header_name: str, whe
     for ch, file_name in enumerate(header.file_name):
         channels.setdefault(file_name, []).append(ch)
     for file_name, chans in channels.items():
+        if _base_name(file_name) != file_name:  # wfdb's header syntax refuses paths today; do not rely on it
+            raise ECGInputError(
+                f"{header_name}: the header names the signal file {file_name} outside its own folder; keep the "
+                "header and its signal files together and name the files without a path."
+            )
         path = folder / file_name
         if not path.is_file():
             raise ECGInputError(
@@ -558,6 +572,12 @@ def _wfdb_size(path: Path) -> int:
     with contextlib.suppress(Exception):  # an unreadable header is reported by read_wfdb, with its reason
         files |= {record.parent / name for name in wfdb.rdheader(str(record)).file_name or []}
     return sum(p.stat().st_size for p in files if p.is_file())
+
+
+def _base_name(name: str) -> str:
+    """The file name without any folder part ('' for names like '..'), whichever separator the sender used."""
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    return "" if base in (".", "..") else base
 
 
 def _header_beside(path: Path) -> Path:
