@@ -1,0 +1,97 @@
+"""Record-level probabilities from a network: the one prediction path of evaluation, training and serving.
+
+Every record goes through the input policy of :mod:`mrm.data.preprocess`: windows of ``window`` samples every
+``stride`` (the last flush with the end, short records padded), a forward pass per window, and the windows'
+probabilities aggregated per record. Training's fold-9 selection, ``mrm evaluate`` and the Predictor all call
+:func:`predict_records`, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from mrm.data.preprocess import aggregate_windows, make_windows
+
+
+@dataclass(frozen=True)
+class InputPolicy:
+    """How a record becomes model input; stored in every weight card and applied exactly by the Predictor.
+
+    Examples
+    --------
+    >>> InputPolicy(window=250, stride=125).to_dict()
+    {'fs': 100.0, 'window': 250, 'stride': 125, 'aggregation': 'max'}
+    """
+
+    window: int = 250
+    stride: int = 125
+    aggregation: str = "max"
+    fs: float = 100.0
+
+    def to_dict(self) -> dict:
+        return {"fs": self.fs, "window": self.window, "stride": self.stride, "aggregation": self.aggregation}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> InputPolicy:
+        return cls(int(data["window"]), int(data["stride"]), str(data["aggregation"]), float(data["fs"]))
+
+
+@dataclass(frozen=True)
+class RecordProbabilities:
+    """Per-record probabilities (n_records, n_classes) of the fused output and, for MRM-Net, of each head."""
+
+    fused: np.ndarray
+    hr: np.ndarray | None = None
+    lr: np.ndarray | None = None
+
+
+@torch.no_grad()
+def predict_records(
+    model: nn.Module,
+    signals: Sequence[np.ndarray],
+    policy: InputPolicy,
+    batch_size: int = 256,
+) -> RecordProbabilities:
+    """Probabilities per record for standardised (12, n) signals at the policy's sampling rate.
+
+    The model is put in eval mode (no dropout, frozen batch-norm statistics) and left there.
+
+    Examples
+    --------
+    >>> from mrm.model import create_model
+    >>> model = create_model("tiny", n_classes=3)
+    >>> out = predict_records(model, [np.zeros((12, 1000), np.float32), np.zeros((12, 380), np.float32)],
+    ...                       InputPolicy(window=250, stride=125))
+    >>> out.fused.shape, out.hr.shape
+    ((2, 3), (2, 3))
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    windows, owner = [], []
+    for i, signal in enumerate(signals):
+        w, _, _ = make_windows(signal, policy.window, policy.stride)
+        windows.append(w)
+        owner.append(np.full(len(w), i))
+    x = np.concatenate(windows)
+    owner = np.concatenate(owner)
+    parts: dict[str, list[np.ndarray]] = {"fused": [], "hr": [], "lr": []}
+    for start in range(0, len(x), batch_size):
+        out = model(torch.from_numpy(x[start : start + batch_size]).to(device))
+        parts["fused"].append(torch.sigmoid(out.logits).cpu().numpy())
+        if out.has_two_heads:
+            parts["hr"].append(torch.sigmoid(out.logits_hr).cpu().numpy())
+            parts["lr"].append(torch.sigmoid(out.logits_lr).cpu().numpy())
+
+    def per_record(chunks: list[np.ndarray]) -> np.ndarray | None:
+        if not chunks:
+            return None
+        p = np.concatenate(chunks)
+        bounds = np.flatnonzero(np.diff(owner)) + 1
+        return np.stack([aggregate_windows(g, policy.aggregation) for g in np.split(p, bounds)])
+
+    return RecordProbabilities(per_record(parts["fused"]), per_record(parts["hr"]), per_record(parts["lr"]))

@@ -1,0 +1,68 @@
+"""What a training run is: one dataclass, saved in every checkpoint and weight card."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+#: PTB-XL benchmark tasks, plus the CPSC2018 label set (nine PTB-XL statements).
+TASKS = ("all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm", "cpsc2018")
+
+
+@dataclass
+class TrainConfig:
+    """A training run's settings.
+
+    ``crop`` is the training input length in samples at 100 Hz: 250 (random 2.5-s crops, tested with 2.5-s
+    windows every 1.25 s and the maximum over windows, as the PTB-XL benchmark does) or 1000 (whole 10-s
+    records, as the authors did; tested on 10-s windows). ``train_fraction`` < 1 keeps a seeded share of the
+    training records (learning curves). ``model_overrides`` are fields of the model's configuration
+    (ablations: ``exchange=False``, ``attention=False``, ``single_branch="hr"``).
+
+    Examples
+    --------
+    >>> TrainConfig(task="rhythm").policy().to_dict()
+    {'fs': 100.0, 'window': 250, 'stride': 125, 'aggregation': 'max'}
+    >>> TrainConfig.from_dict(TrainConfig(epochs=3).to_dict()).epochs
+    3
+    """
+
+    dataset: str = "ptbxl"
+    task: str = "superdiagnostic"
+    model: str = "cpu"
+    model_overrides: dict = field(default_factory=dict)
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+    crop: int = 250
+    aggregation: str = "max"
+    kl_kind: str = "softmax"
+    w_logit: float = 0.1
+    w_feat: float = 0.01
+    temperature: float = 4.0
+    train_fraction: float = 1.0
+    seed: int = 0
+    val_fold: int = 9
+    test_fold: int = 10
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        if self.crop not in (250, 1000):
+            raise ValueError("crop must be 250 (2.5-s crops) or 1000 (whole 10-s records)")
+        if not 0 < self.train_fraction <= 1:
+            raise ValueError("train_fraction must be in (0, 1]")
+
+    def policy(self):
+        """The input policy at test time that matches the training crops."""
+        from mrm.evaluate.predict import InputPolicy
+
+        return InputPolicy(window=self.crop, stride=self.crop // 2, aggregation=self.aggregation)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

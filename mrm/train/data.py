@@ -1,0 +1,115 @@
+"""A task's records, labels and folds, gathered once from a cache (or the files) for training and evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mrm.data.cache import SignalCache, dataset_folder
+from mrm.errors import ECGInputError
+
+#: The CPSC2018 label set as PTB-XL statements, in the challenge's code order (1 Normal ... 9 STE).
+CPSC2018_AS_PTBXL = ("NORM", "AFIB", "1AVB", "CLBBB", "CRBBB", "PAC", "PVC", "STD_", "STE_")
+
+
+@dataclass
+class TaskData:
+    """Signals (mV, 100 Hz, one (12, n) array per record), multi-hot labels and folds of one task.
+
+    ``excluded`` lists classes of the task left out of the model's head, with the reason.
+    """
+
+    classes: list[str]
+    class_names: list[str]
+    signals: list[np.ndarray]
+    y: np.ndarray
+    folds: np.ndarray
+    ids: np.ndarray
+    excluded: dict[str, str] = field(default_factory=dict)
+
+    def subset(self, mask: np.ndarray) -> TaskData:
+        index = np.flatnonzero(mask)
+        return TaskData(self.classes, self.class_names, [self.signals[i] for i in index], self.y[index],
+                        self.folds[index], self.ids[index], dict(self.excluded))
+
+
+def _ptbxl_labels(index, task: str, classes: list[str] | None):
+    if task == "cpsc2018":
+        return index.labels_for_task("all", classes=list(classes or CPSC2018_AS_PTBXL))
+    return index.labels_for_task(task, classes=classes)
+
+
+def load_task_data(
+    dataset: str,
+    task: str,
+    data_dir: str | Path,
+    *,
+    cache_dir: str | Path | None = None,
+    classes: list[str] | None = None,
+    folds: tuple[int, ...] | None = None,
+    train_folds: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8),
+) -> TaskData:
+    """Gather the records of ``task`` with their labels.
+
+    Signals come from the cache when ``cache_dir`` is given (training), else from the dataset's files through
+    the same loader the cache was built with (evaluation of a few hundred records). ``classes`` fixes the
+    columns (a model's classes); by default they are the task's classes that have at least one positive
+    record in ``train_folds`` (the others cannot be learned and are listed in ``excluded``).
+
+    Examples
+    --------
+    >>> data = load_task_data("ptbxl", "superdiagnostic", "data", cache_dir="cache/ptbxl-100hz")  # doctest: +SKIP
+    >>> data.classes  # doctest: +SKIP
+    ['CD', 'HYP', 'MI', 'NORM', 'STTC']
+    """
+    if dataset != "ptbxl":
+        raise ECGInputError(
+            f"training on {dataset!r} is not available yet; train on ptbxl (the cpsc2018 task maps its nine "
+            "classes onto PTB-XL statements)."
+        )
+    from mrm.data.ptbxl import load_ptbxl
+
+    index = load_ptbxl(dataset_folder(data_dir, dataset))
+    cache = SignalCache.open(cache_dir, in_memory=True) if cache_dir is not None else None
+    if cache is not None:
+        present = set(cache.index["record_id"].astype(int))
+    else:
+        present = set(index.ecg_ids[index.has_signal(100).to_numpy()])
+    meta = index.metadata
+    index = index.filter(with_signal=False)  # a copy we can narrow to the records with signals
+    index = type(index)(index.folder, meta[meta.index.isin(present)], index.statements, 0)
+
+    excluded: dict[str, str] = {}
+    if classes is None:
+        labels = _ptbxl_labels(index, task, None)
+        fold_of = meta.loc[labels.ids, "strat_fold"].to_numpy()
+        in_train = np.isin(fold_of, train_folds)
+        trainable = labels.y[in_train].any(axis=0)
+        for name, ok in zip(labels.classes, trainable, strict=True):
+            if not ok:
+                excluded[name] = "no positive record in the training folds"
+        classes = [c for c, ok in zip(labels.classes, trainable, strict=True) if ok]
+        if task != "cpsc2018":
+            for name in index.task_classes(task):
+                if name not in labels.classes:
+                    excluded[name] = "no record of these data carries it"
+    labels = _ptbxl_labels(index, task, classes)
+    record_folds = meta.loc[labels.ids, "strat_fold"].to_numpy()
+    keep = np.ones(len(labels.ids), bool) if folds is None else np.isin(record_folds, folds)
+    ids = labels.ids[keep]
+    if cache is not None:
+        row_of = {int(r): i for i, r in enumerate(cache.index["record_id"])}
+        signals = [cache.signal(row_of[int(i)]) for i in ids]
+    else:
+        signals = [index.load_record(int(i), fs=100).signal for i in ids]
+    return TaskData(
+        classes=list(classes),
+        class_names=[index.statement_name(c) for c in classes],
+        signals=signals,
+        y=labels.y[keep].astype(np.float32),
+        folds=record_folds[keep],
+        ids=ids,
+        excluded=excluded,
+    )

@@ -1,0 +1,163 @@
+"""One training run end to end: gather the task, fit, tune thresholds on fold 9, evaluate on fold 10, save.
+
+``python -m mrm train`` and the benchmarks call :func:`train_task`; ``python -m mrm evaluate`` calls
+:func:`evaluate_weights`, which recomputes the fold-10 numbers of a card from the weights alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mrm.data.cache import default_cache_dir
+from mrm.evaluate.predict import RecordProbabilities, predict_records
+from mrm.evaluate.report import evaluation_report
+from mrm.evaluate.thresholds import tune_thresholds
+from mrm.model import count_parameters
+from mrm.train.card import (
+    card_policy,
+    card_standardizer,
+    card_thresholds,
+    code_version,
+    load_weights,
+    save_weights,
+)
+from mrm.train.config import TrainConfig
+from mrm.train.data import TaskData, load_task_data
+from mrm.train.loop import describe_run, fit, pick_device
+
+
+def _probabilities(model, data: TaskData, standardizer, policy) -> RecordProbabilities:
+    return predict_records(model, [standardizer.transform(s) for s in data.signals], policy)
+
+
+def train_task(
+    config: TrainConfig,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    cache_dir: str | Path | None = None,
+    name: str | None = None,
+    resume: bool = False,
+    device: str | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Train ``config`` on folds 1-8, select on fold 9, report fold 10; returns the weights file written.
+
+    Examples
+    --------
+    >>> train_task(TrainConfig(task="rhythm", model="cpu"), "data", "runs/rhythm")  # doctest: +SKIP
+    PosixPath('runs/rhythm/mrm_cpu_rhythm.pt')
+    """
+    out = Path(out_dir)
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir(config.dataset)
+    data = load_task_data(config.dataset, config.task, data_dir, cache_dir=cache_dir)
+    result = fit(config, data, out, resume=resume, device=device, progress=progress, log=log)
+    if int(torch.distributed.get_rank() if torch.distributed.is_initialized() else 0) != 0:
+        return out
+    model, standardizer, policy = result.model, result.standardizer, config.policy()
+
+    val = data.subset(data.folds == config.val_fold)
+    test = data.subset(data.folds == config.test_fold)
+    p_val = _probabilities(model, val, standardizer, policy)
+    thresholds = tune_thresholds(val.y, p_val.fused)
+    p_test = _probabilities(model, test, standardizer, policy)
+    heads = {"hr": p_test.hr, "lr": p_test.lr} if p_test.hr is not None else None
+    report = evaluation_report(test.y, p_test.fused, data.classes, thresholds, heads=heads)
+
+    no_threshold = [c for c, t in zip(data.classes, thresholds, strict=True) if not np.isfinite(t)]
+    train_counts = data.y[~np.isin(data.folds, (config.val_fold, config.test_fold))].sum(axis=0)
+    card = {
+        "name": name or f"mrm_{config.model}_{config.task}",
+        "task": config.task,
+        "model": {"name": config.model, "config": _model_config(model),
+                  "n_parameters": count_parameters(model)},
+        "classes": data.classes,
+        "class_names": data.class_names,
+        "thresholds": [None if not np.isfinite(t) else round(float(t), 6) for t in thresholds],
+        "threshold_rule": "maximises F1 on fold 9 (the validation fold)",
+        "classes_without_threshold": {c: "no positive record in fold 9" for c in no_threshold},
+        "classes_excluded": data.excluded,
+        "fusion": "mean of the two heads' probabilities" if p_test.hr is not None else "single head",
+        "standardizer": standardizer.to_dict(),
+        "input_policy": policy.to_dict(),
+        "training_data": {
+            "dataset": config.dataset,
+            "records": "the PTB-XL records at hand (see docs/benchmarks.md for which)",
+            "train_folds": [f for f in range(1, 11) if f not in (config.val_fold, config.test_fold)],
+            "val_fold": config.val_fold,
+            "test_fold": config.test_fold,
+            "n_train": result.n_train,
+            "n_val": int(len(val.ids)),
+            "n_test": int(len(test.ids)),
+            "train_positives": dict(zip(data.classes, train_counts.astype(int).tolist(), strict=True)),
+        },
+        "training": describe_run(config, result, pick_device(device)),
+        "test": report,
+        "code_version": code_version(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    fold9 = {"y": val.y.astype(np.uint8), "p": p_val.fused.astype(np.float32), "ids": val.ids.astype(np.int64)}
+    return save_weights(out / card["name"], model, card, fold9)
+
+
+def _model_config(model) -> dict:
+    config = asdict(model.config) if hasattr(model, "config") else {}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}
+
+
+def evaluate_weights(
+    weights: str | Path,
+    data_dir: str | Path,
+    *,
+    fold: int = 10,
+    cache_dir: str | Path | None = None,
+    n_boot: int = 1000,
+) -> dict:
+    """Recompute a weights file's metrics on one fold of its dataset, from the weights and card alone.
+
+    Examples
+    --------
+    >>> evaluate_weights("weights/mrm_superdiagnostic.pt", "data")["macro_auc"]  # doctest: +SKIP
+    0.9...
+    """
+    model, card = load_weights(weights)
+    data = load_task_data(card["training_data"]["dataset"], card["task"], data_dir, cache_dir=cache_dir,
+                          classes=card["classes"], folds=(fold,))
+    probs = _probabilities(model, data, card_standardizer(card), card_policy(card))
+    heads = {"hr": probs.hr, "lr": probs.lr} if probs.hr is not None else None
+    report = evaluation_report(data.y, probs.fused, card["classes"], card_thresholds(card), n_boot=n_boot,
+                               heads=heads)
+    report["fold"] = fold
+    report["weights"] = str(weights)
+    return report
+
+
+def compare_weights(
+    weights_a: str | Path,
+    weights_b: str | Path,
+    data_dir: str | Path,
+    *,
+    fold: int = 10,
+    cache_dir: str | Path | None = None,
+    n_boot: int = 1000,
+) -> dict:
+    """Paired bootstrap of two weights files of the same task on the same records: P(A beats B) and the difference."""
+    from mrm.evaluate.bootstrap import paired_bootstrap
+
+    model_a, card_a = load_weights(weights_a)
+    model_b, card_b = load_weights(weights_b)
+    if card_a["classes"] != card_b["classes"] or card_a["task"] != card_b["task"]:
+        raise ValueError(f"{weights_a} and {weights_b} predict different classes; compare weights of one task.")
+    data = load_task_data(card_a["training_data"]["dataset"], card_a["task"], data_dir, cache_dir=cache_dir,
+                          classes=card_a["classes"], folds=(fold,))
+    p_a = _probabilities(model_a, data, card_standardizer(card_a), card_policy(card_a)).fused
+    p_b = _probabilities(model_b, data, card_standardizer(card_b), card_policy(card_b)).fused
+    result = paired_bootstrap(data.y, p_a, p_b, n=n_boot)
+    return {k: float(v) if isinstance(v, float | np.floating) else v for k, v in asdict(result).items()}
