@@ -339,6 +339,13 @@ def test_cpsc2018_lands_in_wfdb_folders_with_labels_from_the_headers(cpsc_remote
     assert report.notes == [
         "1 records have none of the nine CPSC2018 codes in #Dx and are not in REFERENCE.csv: A0001."]
     assert read_checksums((folder / "SHA256SUMS.txt").read_text())[0][1] == "LICENSE.txt"
+    # An existing REFERENCE.csv (perhaps the challenge's own, with the original first labels) is never replaced.
+    shutil.copyfile(cpsc_dir / "REFERENCE.csv", folder / "REFERENCE.csv")
+    with serve(cpsc_remote) as (base_url, _):
+        again = download_dataset("cpsc2018", tmp_path, base_url=base_url, progress=False)
+    assert len(again.with_status("present")) == 13 and again.reference is None
+    assert (folder / "REFERENCE.csv").read_bytes() == (cpsc_dir / "REFERENCE.csv").read_bytes()
+    assert again.notes == ["REFERENCE.csv was already there and is kept; delete it to derive it from the headers."]
 
 
 def test_cli_dry_run_lists_files_and_total_and_writes_nothing(ptbxl_remote: Path, tmp_path: Path, capsys):
@@ -375,3 +382,9 @@ def mrm_main(argv: list[str]) -> int:
         return mrm.cli.main(argv)
     finally:
         mrm.cli.COMMANDS = original
+
+
+def test_cli_refuses_zero_workers(tmp_path: Path, capsys):
+    assert mrm_main(["download", "ptbxl", "--dest", str(tmp_path), "--workers", "0"]) == 2
+    assert "--workers 0 --timeout 30: need at least 1 worker" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

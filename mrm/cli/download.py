@@ -7,6 +7,7 @@ import json
 import sys
 
 from mrm.data.download import DATASETS, DownloadPlan, DownloadReport, download_dataset, plan_download
+from mrm.errors import ECGInputError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Plan, then fetch (unless ``--dry-run``); exit 1 when any file is bad or could not be fetched."""
+    if args.workers < 1 or not args.timeout > 0:
+        raise ECGInputError(f"--workers {args.workers} --timeout {args.timeout:g}: need at least 1 worker and a "
+                            "timeout above 0 seconds; fix the option.")
     plan = plan_download(args.dataset, args.dest, base_url=args.base_url, only=args.only,
                          timeout=args.timeout, workers=args.workers)
     if args.dry_run:
@@ -68,7 +72,8 @@ def describe_plan(plan: DownloadPlan) -> str:
     Examples
     --------
     >>> from pathlib import Path
-    >>> from mrm.data.download import RemoteFile
+    >>> from mrm.errors import ECGInputError
+from mrm.data.download import RemoteFile
     >>> plan = DownloadPlan("ptbxl", Path("data/ptb-xl"), "http://127.0.0.1:8000/",
     ...                     [RemoteFile("LICENSE.txt", "LICENSE.txt", "0" * 64, 1000, True)])
     >>> print(describe_plan(plan))

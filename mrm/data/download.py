@@ -510,7 +510,8 @@ def download_dataset(
     Files already present are kept when their SHA256 matches and fetched again when it does not; a file whose
     download does not match is deleted and reported as ``"bad"``; HTTP errors are reported as ``"failed"``.
     The folder gets a ``SHA256SUMS.txt`` of the files it should hold (local paths, ``sha256sum -c`` works).
-    For CPSC2018, ``REFERENCE.csv`` is derived from the headers once every file is in place.
+    For CPSC2018, ``REFERENCE.csv`` is derived from the headers once every file is in place, unless the folder
+    already has one (it may be the challenge's original, which keeps the order of the labels).
     Several files are fetched at once (``workers``): PhysioNet's files are small and latency dominates.
 
     Raises :class:`ECGInputError` when the server cannot be reached, before or during the download.
@@ -539,7 +540,10 @@ def download_dataset(
     results += _fetch_all(todo, plan, workers=workers, timeout=timeout, progress=progress)
     report = DownloadReport(plan.dataset, plan.folder, plan.base_url, results, time.monotonic() - started, notes=notes)
     if plan.dataset == "cpsc2018":
-        if report.ok:
+        if (plan.folder / "REFERENCE.csv").exists():
+            # It may be the challenge's own file, whose first labels the headers cannot restore.
+            report.notes.append("REFERENCE.csv was already there and is kept; delete it to derive it from the headers.")
+        elif report.ok:
             report.reference, skipped = write_cpsc_reference(plan.folder)
             report.notes += skipped
         else:
