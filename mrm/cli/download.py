@@ -72,8 +72,7 @@ def describe_plan(plan: DownloadPlan) -> str:
     Examples
     --------
     >>> from pathlib import Path
-    >>> from mrm.errors import ECGInputError
-from mrm.data.download import RemoteFile
+    >>> from mrm.data.download import RemoteFile
     >>> plan = DownloadPlan("ptbxl", Path("data/ptb-xl"), "http://127.0.0.1:8000/",
     ...                     [RemoteFile("LICENSE.txt", "LICENSE.txt", "0" * 64, 1000, True)])
     >>> print(describe_plan(plan))
