@@ -14,7 +14,7 @@ from mrm import __version__
 from mrm.errors import ECGInputError
 
 # Imported lazily so that `python -m mrm info` does not pay for importing torch.
-COMMANDS = ("prepare", "download", "train", "evaluate")
+COMMANDS = ("info", "download", "prepare", "train", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:

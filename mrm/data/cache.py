@@ -169,8 +169,8 @@ def _available_ids(dataset: str, folder: Path, fs: float) -> tuple[list[str], in
     if dataset == "cpsc2018":
         from mrm.data.cpsc2018 import load_cpsc2018
 
-        index = load_cpsc2018(folder)
-        return list(index.available_ids), index.n_missing
+        index = load_cpsc2018(folder).filter(with_signal=True)
+        return [str(i) for i in index.record_ids], index.n_missing
     raise ECGInputError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}.")
 
 
