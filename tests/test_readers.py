@@ -407,3 +407,9 @@ def test_read_folder_keeps_going(tmp_path, ptbxl_dir, cinc_dir):
     errors = [r for _, r in results if isinstance(r, ECGInputError)]
     assert [r.record_id for r in good] == ["00001_lr", "HR06000"]
     assert len(errors) == 1 and "00002_lr.dat" in str(errors[0]) and "truncated" in str(errors[0])
+
+
+def test_multi_segment_record_is_refused(tmp_path, ptbxl_dir):
+    _copy_record(ptbxl_dir / "records500/00000/00001_hr", tmp_path)
+    (tmp_path / "multi.hea").write_text("multi/2 12 500 10000\n00001_hr 5000\n00001_hr 5000\n")
+    _fails(lambda: read_ecg(tmp_path / "multi.hea"), "multi.hea", "multi-segment", "one segment")
