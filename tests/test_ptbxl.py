@@ -140,6 +140,9 @@ def test_filters(index, tables):
                                       if "AFIB" in v and database.at[k, "strat_fold"] == 10}
     avb = index.filter(subclass=["_AVB", "CLBBB"], with_signal=False)
     assert all({"1AVB", "2AVB", "3AVB", "CLBBB"} & set(codes) for codes in avb.metadata["scp_codes"])
+    chosen = index.filter(ecg_ids=[3, 1, 523, 999999], with_signal=False)
+    assert chosen.ecg_ids.tolist() == [1, 3, 523] and chosen.n_missing == 1
+    assert index.filter(ecg_ids=[3, 1, 523]).ecg_ids.tolist() == [1, 3]
     with pytest.raises(ECGInputError, match="XYZ: not a PTB-XL superclass"):
         index.filter(superclass="XYZ")
 

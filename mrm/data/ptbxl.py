@@ -274,6 +274,7 @@ class PTBXL:
     def filter(
         self,
         *,
+        ecg_ids: Iterable[int] | None = None,
         folds: int | Iterable[int] | None = None,
         superclass: str | Iterable[str] | None = None,
         subclass: str | Iterable[str] | None = None,
@@ -292,6 +293,8 @@ class PTBXL:
 
         Parameters
         ----------
+        ecg_ids:
+            Keep only these records (ids not in the index are ignored).
         folds:
             ``strat_fold`` value(s), e.g. ``SPLITS["train"]``.
         superclass, subclass, statement:
@@ -312,6 +315,8 @@ class PTBXL:
         """
         meta = self.metadata
         keep = pd.Series(True, index=meta.index)
+        if ecg_ids is not None:
+            keep &= meta.index.isin(np.asarray(list(ecg_ids), dtype=np.int64))
         if folds is not None:
             keep &= meta["strat_fold"].isin([folds] if isinstance(folds, int) else list(folds))
         for task, wanted in (("superdiagnostic", superclass), ("subdiagnostic", subclass), ("all", statement)):
