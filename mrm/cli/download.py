@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("dataset", choices=list(DATASETS), help="which dataset")
     parser.add_argument("--dest", required=True, help="data root; the dataset goes into a folder inside it")
     parser.add_argument("--only", choices=("100", "500"),
-                        help="PTB-XL only: keep the records at this rate (100 skips records500/, about 4/5 of it)")
+                        help="PTB-XL only: keep the records at this rate (100 skips records500/, 5/6 of the bytes)")
     parser.add_argument("--base-url", help="folder holding SHA256SUMS.txt (default: the official PhysioNet one)")
     parser.add_argument("--dry-run", action="store_true", help="list the files and the total size, fetch nothing")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")

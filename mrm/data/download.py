@@ -330,14 +330,14 @@ def plan_download(
 
     Sizes come from HEAD requests: every file of a kind (top folder and extension) when the kind has at most
     32 files still to fetch, otherwise 32 evenly spaced ones, whose mean stands for the rest (``sizes_exact``
-    False). ``only="100"`` keeps PTB-XL's 100 Hz records (skips ``records500/``, about 4/5 of the bytes),
+    False). ``only="100"`` keeps PTB-XL's 100 Hz records (skips ``records500/``, five sixths of the bytes),
     ``only="500"`` the 500 Hz ones.
 
     Examples
     --------
     >>> plan = plan_download("ptbxl", "data", only="100")  # doctest: +SKIP
-    >>> plan.count("missing"), plan.bytes_to_fetch  # doctest: +SKIP
-    (43608, 1123456789)
+    >>> plan.count("missing") > 40_000, plan.sizes_exact  # doctest: +SKIP
+    (True, False)
     """
     source = _source(dataset)
     base_url = base_url or source.base_url
@@ -519,8 +519,8 @@ def download_dataset(
     Examples
     --------
     >>> report = download_dataset("ptbxl", "data", only="100")  # doctest: +SKIP
-    >>> report.ok, report.to_dict()["downloaded"]  # doctest: +SKIP
-    (True, 43608)
+    >>> report.ok  # doctest: +SKIP
+    True
     """
     started = time.monotonic()
     plan = plan or plan_download(dataset, dest, base_url=base_url, only=only, timeout=timeout, workers=workers)
