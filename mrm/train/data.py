@@ -77,9 +77,8 @@ def load_task_data(
         present = set(cache.index["record_id"].astype(int))
     else:
         present = set(index.ecg_ids[index.has_signal(100).to_numpy()])
+    index = index.filter(ecg_ids=sorted(present), with_signal=False)
     meta = index.metadata
-    index = index.filter(with_signal=False)  # a copy we can narrow to the records with signals
-    index = type(index)(index.folder, meta[meta.index.isin(present)], index.statements, 0)
 
     excluded: dict[str, str] = {}
     if classes is None:
