@@ -56,3 +56,15 @@ def cinc_dir(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def ludb_dir(shared_data: Path) -> Path:
     return require(shared_data / "ludb" / "ludb.csv", "LUDB").parent
+
+
+@pytest.fixture(scope="session")
+def ptbxl_cache(ptbxl_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A training cache of the shared PTB-XL folder (its 500 records with signal files), built once per session.
+
+    Read-only for tests: a test that damages a cache copies it first.
+    """
+    from mrm.data.cache import prepare_cache
+
+    return prepare_cache("ptbxl", ptbxl_dir.parent, tmp_path_factory.mktemp("cache") / "ptbxl-100hz", workers=1,
+                         progress=False)
