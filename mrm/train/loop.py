@@ -154,6 +154,10 @@ def fit(
         best = {"auc": ckpt["best_auc"], "epoch": ckpt["best_epoch"], "state": ckpt["best_state"]}
         start_epoch = ckpt["epoch"] + 1
         log(f"resumed from {ckpt_path} after epoch {start_epoch}")
+    if rank == 0:
+        # The log restarts from what the checkpoint knows: a new run in an old folder, or a line written after
+        # the last checkpoint of an interrupted run, must not leave stale epochs in it.
+        (out / "history.jsonl").write_text("".join(json.dumps(entry) + "\n" for entry in history))
     net = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
