@@ -1,0 +1,143 @@
+"""Train the runs behind docs/benchmarks.md, one after the other, resumable, then print the tables.
+
+Every run is ``python -m mrm train ...`` with ``--resume`` into ``RUNS/<run name>``; a run whose weights file
+exists is skipped, so the script can be stopped and started again at any time (e.g. across sessions)::
+
+    python benchmarks/model_suite.py train --suite shipped --data-dir data --runs runs
+    python benchmarks/model_suite.py train --suite baselines ablations curve kl crop --data-dir data --runs runs
+    python benchmarks/model_suite.py table --runs runs          # markdown tables from the cards
+
+Suites
+------
+shipped    MRM-Net ``cpu`` on the six PTB-XL tasks and the CPSC2018 label set (the weights in weights/)
+baselines  the baseline network on the same seven tasks, same harness, folds, crops and metrics
+ablations  on superdiagnostic and all: no exchange, no mutual loss, no attention, single branch (hr and lr)
+kl         superdiagnostic with the per-label Bernoulli KL instead of the authors' softmax KL
+crop       superdiagnostic on whole 10-s records (the authors' input) instead of 2.5-s crops
+curve      superdiagnostic with 25% and 50% of the training records, MRM-Net and the baseline
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TASKS = ("superdiagnostic", "all", "rhythm", "form", "subdiagnostic", "diagnostic", "cpsc2018")
+BASELINE = "xresnet1d50"
+EPOCHS = 30
+
+
+def _run(name: str, task: str, config: str = "cpu", *extra: str) -> dict:
+    return {"name": name, "task": task, "config": config, "extra": list(extra)}
+
+
+def suite(name: str) -> list[dict]:
+    if name == "shipped":
+        return [_run(f"mrm_{t}", t) for t in TASKS]
+    if name == "baselines":
+        return [_run(f"{BASELINE}_{t}", t, BASELINE) for t in TASKS]
+    if name == "ablations":
+        runs = []
+        for t in ("superdiagnostic", "all"):
+            runs += [
+                _run(f"ablation_no_exchange_{t}", t, "cpu", "--set", "exchange=false"),
+                _run(f"ablation_no_mutual_{t}", t, "cpu", "--w-logit", "0", "--w-feat", "0"),
+                _run(f"ablation_no_attention_{t}", t, "cpu", "--set", "attention=false"),
+                _run(f"ablation_hr_only_{t}", t, "cpu", "--set", "single_branch=hr"),
+                _run(f"ablation_lr_only_{t}", t, "cpu", "--set", "single_branch=lr"),
+            ]
+        return runs
+    if name == "kl":
+        return [_run("kl_bernoulli_superdiagnostic", "superdiagnostic", "cpu", "--kl", "bernoulli")]
+    if name == "crop":
+        return [_run("whole10s_superdiagnostic", "superdiagnostic", "cpu", "--crop", "1000")]
+    if name == "curve":
+        runs = []
+        for fraction in ("0.25", "0.5"):
+            pct = int(float(fraction) * 100)
+            runs.append(_run(f"curve{pct}_mrm_superdiagnostic", "superdiagnostic", "cpu", "--train-fraction", fraction))
+            runs.append(_run(f"curve{pct}_{BASELINE}_superdiagnostic", "superdiagnostic", BASELINE,
+                             "--train-fraction", fraction))
+        return runs
+    raise SystemExit(f"unknown suite {name!r}")
+
+
+def train(args: argparse.Namespace) -> None:
+    runs = [run for name in args.suite for run in suite(name)]
+    for i, run in enumerate(runs, 1):
+        out = Path(args.runs) / run["name"]
+        if (out / f"{run['name']}.pt").exists():
+            print(f"[{i}/{len(runs)}] {run['name']}: done, skipped", flush=True)
+            continue
+        cmd = [sys.executable, "-m", "mrm", "train", "--task", run["task"], "--config", run["config"],
+               "--data-dir", args.data_dir, "--out", str(out), "--name", run["name"], "--epochs", str(args.epochs),
+               "--resume", "--quiet", *run["extra"]]
+        if args.cache:
+            cmd += ["--cache", args.cache]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        print(f"[{i}/{len(runs)}] {' '.join(cmd[1:])}", flush=True)
+        started = time.time()
+        subprocess.run(cmd, check=True)
+        print(f"[{i}/{len(runs)}] {run['name']}: {time.time() - started:.0f} s", flush=True)
+
+
+def _card(runs: Path, name: str) -> dict | None:
+    path = runs / name / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _auc(card: dict | None) -> str:
+    if card is None:
+        return "not run"
+    t = card["test"]
+    return f"{t['macro_auc']:.3f} ({t['macro_auc_low']:.3f}-{t['macro_auc_high']:.3f})"
+
+
+def table(args: argparse.Namespace) -> None:
+    runs = Path(args.runs)
+    print("| task | MRM-Net cpu | " + BASELINE + " | P(MRM beats baseline) | MRM train time |")
+    print("|---|---|---|---|---|")
+    for t in TASKS:
+        mrm, base = _card(runs, f"mrm_{t}"), _card(runs, f"{BASELINE}_{t}")
+        paired = "n/a"
+        paired_file = runs / f"paired_{t}.json"
+        if paired_file.exists():
+            paired = f"{json.loads(paired_file.read_text())['paired']['p_a_beats_b']:.2f}"
+        seconds = f"{mrm['training']['seconds'] / 60:.1f} min" if mrm else "n/a"
+        print(f"| {t} | {_auc(mrm)} | {_auc(base)} | {paired} | {seconds} |")
+    print()
+    print("| run | fold-10 macro AUC (95% CI) | fold-9 AUC | best epoch |")
+    print("|---|---|---|---|")
+    for name in [r["name"] for s in ("ablations", "kl", "crop", "curve") for r in suite(s)]:
+        card = _card(runs, name)
+        if card is not None:
+            print(f"| {name} | {_auc(card)} | {card['training']['val_macro_auc']:.3f} | "
+                  f"{card['training']['best_epoch']} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train the runs of one or more suites (resumable)")
+    p.add_argument("--suite", nargs="+", required=True,
+                   choices=["shipped", "baselines", "ablations", "kl", "crop", "curve"])
+    p.add_argument("--data-dir", default="data")
+    p.add_argument("--cache", default=None)
+    p.add_argument("--runs", default="runs")
+    p.add_argument("--epochs", type=int, default=EPOCHS)
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=train)
+    p = sub.add_parser("table", help="print the markdown tables from the cards of finished runs")
+    p.add_argument("--runs", default="runs")
+    p.set_defaults(func=table)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
