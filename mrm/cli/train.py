@@ -72,5 +72,6 @@ def run(args: argparse.Namespace) -> int:
     )
     path = train_task(config, args.data_dir, args.out, cache_dir=args.cache, name=args.name, resume=args.resume,
                       device=args.device, progress=not args.quiet)
-    print(f"weights: {path}")
+    if not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0:  # under torchrun: rank 0 wrote
+        print(f"weights: {path}")
     return 0
