@@ -62,13 +62,17 @@ def hardware_description(device: torch.device) -> str:
     return f"CPU {platform.machine()}, {torch.get_num_threads()} threads"
 
 
-def _distributed() -> tuple[int, int]:
+def _distributed(device: torch.device) -> tuple[int, int]:
     """(rank, world size); initialises the process group when started by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 0, 1
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        if device.type == "cuda" and device.index is None:
+            # One GPU per process; without this every rank would train on cuda:0 (NCCL refuses duplicate GPUs).
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        # The backend follows the training device: nccl cannot move the CPU tensors of a `--device cpu` run.
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return dist.get_rank(), world
 
 
@@ -112,8 +116,8 @@ def fit(
     --------
     >>> result = fit(TrainConfig(task="superdiagnostic", model="tiny", epochs=2), data, "runs/x")  # doctest: +SKIP
     """
-    rank, world = _distributed()
     dev = pick_device(device)
+    rank, world = _distributed(dev)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
