@@ -14,7 +14,7 @@ from mrm import __version__
 from mrm.errors import ECGInputError
 
 # Imported lazily so that `python -m mrm info` does not pay for importing torch.
-COMMANDS = ("info", "download", "prepare", "train", "evaluate")
+COMMANDS = ("info", "download", "prepare", "train", "evaluate", "predict")
 
 
 def build_parser() -> argparse.ArgumentParser:
