@@ -58,9 +58,19 @@ class SignalCache:
                 f"{folder}: not a finished mrm cache (missing {', '.join(missing)}); "
                 "build it with `python -m mrm prepare --dataset DATASET --data-dir DIR`."
             )
-        signals = np.load(folder / "signals.npy", mmap_mode=None if in_memory else "r", allow_pickle=False)
-        index = pd.read_csv(folder / "index.csv", dtype={"record_id": str})
-        meta = json.loads((folder / "meta.json").read_text())
+        rebuild = "rebuild it with `python -m mrm prepare --dataset DATASET --data-dir DIR`."
+        try:
+            signals = np.load(folder / "signals.npy", mmap_mode=None if in_memory else "r", allow_pickle=False)
+            index = pd.read_csv(folder / "index.csv", dtype={"record_id": str})
+            meta = json.loads((folder / "meta.json").read_text())
+            end = int((index["offset"] + index["length"]).max()) if len(index) else 0
+        except (ValueError, KeyError, OSError) as err:  # truncated or foreign files (numpy, pandas, json errors)
+            raise ECGInputError(f"{folder}: damaged mrm cache ({err}); {rebuild}") from err
+        if signals.ndim != 2 or signals.shape[1] != len(LEADS) or end > len(signals):
+            raise ECGInputError(
+                f"{folder}: damaged mrm cache (index.csv reaches sample {end}, signals.npy is {signals.shape}); "
+                f"{rebuild}"
+            )
         return cls(folder, signals, index, meta)
 
     @property
