@@ -202,3 +202,35 @@ def test_cpsc2018_cache_signals_are_the_records_at_100hz(cpsc_cache: Path, cpsc_
     expected = scipy.signal.resample_poly(recording.signal, 1, 5, axis=-1)
     np.testing.assert_allclose(cache.signal(row), expected, atol=1e-5)
     assert cache.index.at[row, "fold"] == recording.fold
+
+
+def _damaged_copy(ptbxl_cache: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "c"
+    out.mkdir()
+    for name in ("signals.npy", "index.csv", "meta.json"):
+        (out / name).write_bytes((ptbxl_cache / name).read_bytes())
+    return out
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_open_refuses_a_truncated_signals_file(ptbxl_cache: Path, tmp_path: Path, in_memory: bool):
+    out = _damaged_copy(ptbxl_cache, tmp_path)
+    with open(out / "signals.npy", "r+b") as fh:  # as a full disk or an interrupted copy leaves it
+        fh.truncate(100_000)
+    with pytest.raises(ECGInputError, match=r"damaged mrm cache.*python -m mrm prepare"):
+        SignalCache.open(out, in_memory=in_memory)
+
+
+def test_open_refuses_an_index_of_another_cache(ptbxl_cache: Path, tmp_path: Path):
+    out = _damaged_copy(ptbxl_cache, tmp_path)
+    small = write_cache(tmp_path / "small", [("1", 1, np.zeros((12, 1000), np.float32))], dataset="demo", fs=100)
+    (out / "signals.npy").write_bytes((small / "signals.npy").read_bytes())
+    with pytest.raises(ECGInputError, match=r"index.csv reaches sample 500000, signals.npy is \(1000, 12\)"):
+        SignalCache.open(out)
+
+
+def test_open_refuses_a_broken_meta_file(ptbxl_cache: Path, tmp_path: Path):
+    out = _damaged_copy(ptbxl_cache, tmp_path)
+    (out / "meta.json").write_text('{"dataset": "ptbxl", ')
+    with pytest.raises(ECGInputError, match="damaged mrm cache"):
+        SignalCache.open(out)
