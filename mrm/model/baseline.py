@@ -67,7 +67,15 @@ class ConcatPoolHead(nn.Module):
 
 
 def init_weights(module: nn.Module) -> None:
-    """Kaiming-normal conv and linear weights, zero biases, BatchNorm at 1 and 0 (the benchmark's ``weight_init``)."""
+    """Kaiming-normal conv and linear weights, zero biases, BatchNorm at 1 and 0 (the benchmark's ``weight_init``).
+
+    Examples
+    --------
+    >>> layer = nn.Linear(4, 2)
+    >>> init_weights(layer)
+    >>> layer.bias.abs().sum().item()
+    0.0
+    """
     for m in module.modules():
         if isinstance(m, nn.Conv1d | nn.Linear):
             nn.init.kaiming_normal_(m.weight)
@@ -105,7 +113,13 @@ class XResNetConfig:
 
 
 class Bottleneck(nn.Module):
-    """xresnet block: 1x1 -> k (strided) -> 1x1 convs; shortcut: average pool (if strided) then 1x1 conv-BN."""
+    """xresnet block: 1x1 -> k (strided) -> 1x1 convs; shortcut: average pool (if strided) then 1x1 conv-BN.
+
+    Examples
+    --------
+    >>> Bottleneck(64, 64, 256, kernel_size=5, stride=2)(torch.randn(2, 64, 63)).shape
+    torch.Size([2, 256, 32])
+    """
 
     def __init__(self, in_channels: int, mid_channels: int, out_channels: int, kernel_size: int, stride: int):
         super().__init__()
@@ -193,7 +207,13 @@ class ResNetWangConfig:
 
 
 class WangBlock(nn.Module):
-    """Basic residual block with kernels (k1, k2); shortcut a strided 1x1 conv-BN where the stride is 2."""
+    """Basic residual block with kernels (k1, k2); shortcut a strided 1x1 conv-BN where the stride is 2.
+
+    Examples
+    --------
+    >>> WangBlock(16, (5, 3), stride=2)(torch.randn(2, 16, 125)).shape
+    torch.Size([2, 16, 63])
+    """
 
     def __init__(self, channels: int, kernel_sizes: tuple[int, int], stride: int):
         super().__init__()

@@ -127,7 +127,13 @@ def fuse_probabilities(logits_hr: Tensor, logits_lr: Tensor, weight_hr: Tensor |
 
 
 class Head(nn.Module):
-    """Global average pooling -> LayerNorm -> Dropout -> Linear, as the authors' heads."""
+    """Global average pooling -> LayerNorm -> Dropout -> Linear, as the authors' heads.
+
+    Examples
+    --------
+    >>> Head(32, 5)(torch.randn(2, 32, 125)).shape
+    torch.Size([2, 5])
+    """
 
     def __init__(self, channels: int, n_classes: int, dropout: float = 0.0):
         super().__init__()
