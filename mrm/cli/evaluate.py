@@ -23,6 +23,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _or_nan(value: float | None) -> float:
+    # `value or nan` would also turn a real 0.0 (no call right at these thresholds) into nan
+    return float("nan") if value is None else value
+
+
 def run(args: argparse.Namespace) -> int:
     from mrm.train.run import compare_weights, evaluate_weights
 
@@ -39,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.weights} on fold {args.fold} ({report['n_records']} records, {report['n_classes_used']} classes"
           f" with positives; left out: {', '.join(report['classes_left_out']) or 'none'})")
     print(f"macro AUC {report['macro_auc']:.4f} (95% CI {report['macro_auc_low']:.4f}-{report['macro_auc_high']:.4f})"
-          f", macro F1 at fold-9 thresholds {report['macro_f1'] or float('nan'):.3f}")
+          f", macro F1 at fold-9 thresholds {_or_nan(report['macro_f1']):.3f}")
     for name, row in report["per_class"].items():
         auc = "  n/a " if row["auc"] is None else f"{row['auc']:.3f}"
         print(f"  {name:8s} AUC {auc}  positives {row['n_positive']:4d}")
