@@ -410,3 +410,15 @@ def test_cli_train_and_evaluate(root: Path, ptbxl_cache: Path, tmp_path: Path, c
 def test_cli_evaluate_missing_weights(tmp_path: Path, capsys):
     assert main(["evaluate", "--weights", str(tmp_path / "none.pt")]) == 2
     assert "weights file not found" in capsys.readouterr().err
+
+
+def test_cli_evaluate_prints_a_zero_f1_as_zero(superdiag: Path, root: Path, ptbxl_cache: Path, tmp_path: Path,
+                                                capsys):
+    card = _card(superdiag)
+    card["thresholds"] = [1.5] * len(card["classes"])  # above every probability: no record is called positive
+    weights = tmp_path / "strict.pt"
+    weights.write_bytes(superdiag.read_bytes())
+    weights.with_suffix(".json").write_text(json.dumps(card))
+    assert main(["evaluate", "--weights", str(weights), "--data-dir", str(root), "--cache", str(ptbxl_cache),
+                 "--n-boot", "20"]) == 0
+    assert "macro F1 at fold-9 thresholds 0.000" in capsys.readouterr().out
