@@ -50,6 +50,23 @@ def resolve_data_dir(chosen: str | None = None, environ: Mapping[str, str] | Non
     return Path(DEFAULT_DATA_DIR)
 
 
+def available_datasets(root: str | Path) -> list[str]:
+    """The datasets whose index files are in the data root (a quick look; the indexes are read later).
+
+    Examples
+    --------
+    >>> available_datasets("/nonexistent")
+    []
+    """
+    root = Path(root)
+    found = []
+    if (root / "ptb-xl" / "ptbxl_database.csv").is_file():
+        found.append("ptbxl")
+    if (root / "cpsc2018" / "REFERENCE.csv").is_file():
+        found.append("cpsc2018")
+    return found
+
+
 @dataclass(frozen=True)
 class PTBXLQuery:
     """The PTB-XL browser's filters; empty tuples and None mean "no condition".
@@ -194,7 +211,11 @@ def needs_fs(names: Sequence[str]) -> bool:
 
 
 def read_upload(
-    files: Sequence[tuple[str, bytes]], *, fs: float | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    files: Sequence[tuple[str, bytes]],
+    *,
+    fs: float | None = None,
+    units: str = "mV",
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Recording:
     """Read what was dropped on the upload box: a WFDB header with its signal file(s), or one other file.
 
@@ -202,8 +223,9 @@ def read_upload(
     ----------
     files:
         ``(file name, content)`` pairs, as the browser sent them.
-    fs:
-        Sampling rate in Hz for CSV and NumPy files; ignored for files that carry theirs.
+    fs, units:
+        Sampling rate in Hz and units (``"mV"``, ``"uV"``) of CSV and NumPy files; ignored for files that carry
+        theirs.
     max_bytes:
         Largest accepted total size.
 
@@ -251,7 +273,7 @@ record at a time (a .hea with its signal file, or one .mat, .csv or .npy file).
         recording = read_wfdb_bytes(dict(files), max_bytes=max_bytes)
     else:
         name, data = files[0]
-        recording = read_ecg(bytes(data), name=name, fs=fs, max_bytes=max_bytes)
+        recording = read_ecg(bytes(data), name=name, fs=fs, units=units, max_bytes=max_bytes)
     return replace(recording, dataset="upload")
 
 
@@ -279,6 +301,29 @@ def record_title(recording: Recording) -> str:
         parts.append(f"fold {recording.fold}")
     parts.append(rate)
     return " · ".join(parts)
+
+
+def describe_labels(recording: Recording, index: PTBXL | None = None) -> list[str]:
+    """The record's ground truth in words: PTB-XL statements with their likelihood, CPSC2018 classes.
+
+    Examples
+    --------
+    >>> rec = Recording(np.zeros((12, 5000), np.float32), 500.0, "A0001", "cpsc2018", labels={"CRBBB": None})
+    >>> describe_labels(rec)
+    ['CRBBB (right bundle branch block)']
+    """
+    if not recording.labels:
+        return []
+    cpsc_names = {c.ptbxl: c.name for c in CLASSES}
+    out = []
+    for code, likelihood in sorted(recording.labels.items(), key=lambda item: -(item[1] or 0)):
+        try:
+            name = index.statement_name(code) if index is not None else cpsc_names.get(code)
+        except KeyError:
+            name = None
+        text = f"{code} ({name})" if name else code
+        out.append(f"{text} {likelihood:g}%" if likelihood else text)
+    return out
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,78 @@
+"""12-lead ECG page: the chosen record on calibrated ECG paper (3x4 + rhythm strip, or 12x1), with measurements."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from mrm.app import ui
+from mrm.app.view import COMPARE_MODES, GAINS, SPEEDS, ViewOptions
+from mrm.data.preprocess import MODEL_FS
+from mrm.data.recording import LEADS
+
+PLOT_CONFIG = {"scrollZoom": True, "displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+
+root = ui.data_root()
+recording = ui.current_recording(root)
+if recording is None:
+    st.title("12-lead ECG")
+    st.info("No record is chosen yet.")
+    st.page_link(ui.RECORD_PAGE, label="Choose a record", icon=":material/folder_open:")
+    st.stop()
+
+ui.record_banner(recording)
+ui.input_check_panel(recording, expanded=False)
+
+
+def _set_layout() -> None:
+    ui.set_view_state(replace(ui.view_state(), layout=st.session_state["_w_layout"]))
+
+
+@st.fragment
+def sheet() -> None:
+    """Controls and the tracing: a control change reruns only this part of the page (streamlit#6978)."""
+    state = ui.view_state()
+    st.session_state["_w_layout"] = state.layout
+    c1, c2, c3, c4 = st.columns(4)
+    layout = c1.segmented_control("Layout", ["3x4", "12x1"], key="_w_layout", on_change=_set_layout, required=True,
+                                  format_func={"3x4": "3x4 + rhythm II", "12x1": "12x1"}.get)
+    gain = c2.segmented_control("Gain (mm/mV)", GAINS, key=ui.remember("gain", 10), on_change=ui.store,
+                                args=("gain",), required=True)
+    speed = c3.segmented_control("Speed (mm/s)", SPEEDS, key=ui.remember("speed", 25), on_change=ui.store,
+                                 args=("speed",), required=True)
+    compare = c4.selectbox(
+        f"Model input ({MODEL_FS:g} Hz)", ["hide", *COMPARE_MODES], key=ui.remember("compare", "hide"),
+        on_change=ui.store, args=("compare",),
+        format_func={"hide": "hide", "overlay": "overlay on the record", "stacked": "row under each lead"}.get,
+        help=f"The record at its own {recording.fs:g} Hz next to the {MODEL_FS:g} Hz signal the model sees "
+             "(12x1 rows).", disabled=recording.fs == MODEL_FS,
+    )
+    options = ViewOptions(layout=layout, gain=gain, speed=speed, compare=None if compare == "hide" else compare)
+    if layout == "12x1" or options.compare:
+        leads = st.multiselect("Leads", LEADS, key=ui.remember("leads", list(LEADS)), on_change=ui.store,
+                               args=("leads",))
+        if not leads:
+            st.warning("No lead is selected; select at least one lead.")
+            return
+        options = replace(options, leads=tuple(lead for lead in LEADS if lead in leads))
+    starts = options.starts(recording)
+    if len(starts) > 1:
+        key = ui.remember("start", 0.0)
+        # Keep the nearest start when the speed changes the choices.
+        st.session_state[key] = min(starts, key=lambda s: abs(s - float(st.session_state["start"])))
+        start = st.select_slider("Start of the sheet (s)", starts, key=key, on_change=ui.store, args=("start",),
+                                 help=f"The record is {recording.duration:.1f} s long; the sheet shows "
+                                      f"{options.window(recording)[1]:g} s at {speed} mm/s.")
+        options = replace(options, start=start)
+    figure = ui.view_figure(ui.record_key(recording), options, (), _recording=recording)
+    st.plotly_chart(figure, key="ecg_sheet", theme=None, config=PLOT_CONFIG)
+    st.caption("Zoom: drag a box, or scroll over the sheet; pan with the pan tool; double-click to reset. "
+               f"The tracing is the record at its own {recording.fs:g} Hz.")
+
+
+sheet()
+
+st.header("Measurements", divider="gray")
+# TODO(helper E): show mrm.measure.measure_ecg(recording) here (table + R peaks on the rhythm strip) once it lands.
+st.info("Automated interval measurements (mrm.measure) are not available in this version yet.")
