@@ -1,0 +1,327 @@
+"""Validate interval measurements against the LUDB cardiologists: ours (mrm.measure) and NeuroKit2 on lead II.
+
+    python benchmarks/measure_ludb.py ../shared/data/ludb [--out results.md] [--tune]
+
+Reference: for each beat, the earliest onset and the latest offset over the 12 leads of the experts' marks
+(``mrm.data.ludb.reference_intervals``), then the median over beats; PR is "not applicable" where the experts
+marked no P wave. For each method and interval: how many records were measured, the mean and SD of the
+difference (method - experts), the median absolute difference; for PR, the "not applicable" calls.
+
+NeuroKit2 is used as a user would: ``nk.ecg_clean`` then ``nk.ecg_peaks`` then ``nk.ecg_delineate`` with each
+method on lead II, always with ``sampling_rate``; per beat PR = R onset - P onset, QRS = R offset - R onset,
+QT = T offset - R onset, each wave paired with its R peak by time (the methods return lists of different
+lengths), then the median over beats.
+
+``--tune`` grid-searches :class:`mrm.measure.Settings` on records 1-50 only; the tables report records 1-50
+(tuning), 51-100 (held out) and all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import neurokit2 as nk  # noqa: E402
+
+from mrm.data.ludb import LudbAnnotations, ludb_records, read_ludb_record, reference_intervals  # noqa: E402
+from mrm.measure import NOT_APPLICABLE, Settings, measure_ecg  # noqa: E402
+from mrm.measure.beats import beat_epochs, clean_signal, find_rpeaks, median_beat, remove_spikes  # noqa: E402
+from mrm.measure.delineate import DEFAULT, delineate_beat  # noqa: E402
+
+NK_METHODS = ("dwt", "cwt", "peak", "prominence")
+INTERVALS = ("pr", "qrs", "qt")
+TARGETS = {"pr": (5.0, 10.0), "qrs": (5.0, 10.0), "qt": (10.0, 15.0)}
+TUNING = range(1, 51)
+
+
+@dataclass
+class Row:
+    record: int
+    rhythm: str | None
+    reference: dict[str, float | None]
+    ref_has_p: bool
+    values: dict[str, dict[str, float | None]]  # method -> interval -> ms (None: not measured)
+    pr_not_applicable: dict[str, bool]
+    seconds: float
+
+
+def nk_intervals(lead: np.ndarray, fs: float, method: str) -> dict[str, float | None]:
+    """Median PR, QRS and QT (ms) of NeuroKit2 on one lead, waves paired with their R peak by time."""
+    none = dict.fromkeys(INTERVALS)
+    try:
+        cleaned = nk.ecg_clean(lead, sampling_rate=fs)
+        _, info = nk.ecg_peaks(cleaned, sampling_rate=fs)
+        r = np.asarray(info["ECG_R_Peaks"], dtype=float)
+        if len(r) < 2:
+            return none
+        _, waves = nk.ecg_delineate(cleaned, info["ECG_R_Peaks"], sampling_rate=fs, method=method)
+    except Exception:  # noqa: BLE001 - NeuroKit2 raises many kinds; a crash counts as "not measured"
+        return none
+
+    def marks(key: str) -> np.ndarray:
+        v = np.asarray(waves.get(key, []), dtype=float)
+        return np.sort(v[np.isfinite(v)])
+
+    keys = ("ECG_P_Onsets", "ECG_R_Onsets", "ECG_R_Offsets", "ECG_T_Offsets")
+    p_on, r_on, r_off, t_off = (marks(k) for k in keys)
+    window = 0.25 * fs
+    pr, qrs, qt = [], [], []
+    for i, peak in enumerate(r):
+        prev = r[i - 1] if i else -np.inf
+        nxt = r[i + 1] if i + 1 < len(r) else np.inf
+        on = r_on[(r_on > peak - window) & (r_on <= peak)]
+        off = r_off[(r_off >= peak) & (r_off < peak + window)]
+        p = p_on[(p_on > prev) & (p_on < peak)]
+        t = t_off[(t_off > peak) & (t_off < nxt)]
+        if len(on):
+            if len(p):
+                pr.append(on[-1] - p[-1])
+            if len(off):
+                qrs.append(off[0] - on[-1])
+            if len(t):
+                qt.append(t[0] - on[-1])
+
+    def median(v: list[float]) -> float | None:
+        return float(np.median(v)) * 1000 / fs if v else None
+
+    return {"pr": median(pr), "qrs": median(qrs), "qt": median(qt)}
+
+
+def evaluate(folder: Path, settings: Settings) -> list[Row]:
+    rows = []
+    for path in ludb_records(folder):
+        recording, annotations = read_ludb_record(path)
+        ref = reference_intervals(annotations)
+        start = time.perf_counter()
+        m = measure_ecg(recording, settings=settings)
+        seconds = time.perf_counter() - start
+        values = {"mrm": {name: getattr(m, name).value for name in INTERVALS}}
+        na = {"mrm": m.pr.status == NOT_APPLICABLE}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for method in NK_METHODS:
+                values[f"nk-{method}"] = nk_intervals(recording.lead("II"), recording.fs, method)
+                na[f"nk-{method}"] = values[f"nk-{method}"]["pr"] is None
+        rows.append(
+            Row(
+                record=int(path.name),
+                rhythm=annotations.rhythm,
+                reference={"pr": ref.pr, "qrs": ref.qrs, "qt": ref.qt},
+                ref_has_p=ref.has_p_waves,
+                values=values,
+                pr_not_applicable=na,
+                seconds=seconds,
+            )
+        )
+    return rows
+
+
+def table(rows: list[Row], title: str) -> str:
+    methods = list(rows[0].values)
+    out = [
+        f"**{title}** ({len(rows)} records; {sum(not r.ref_has_p for r in rows)} without P waves per the experts)",
+        "",
+        "| method | interval | measured | mean diff (ms) | SD (ms) | median abs diff (ms) | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for method in methods:
+        for name in INTERVALS:
+            with_ref = [r for r in rows if r.reference[name] is not None]
+            pairs = [
+                (r.values[method][name], r.reference[name]) for r in with_ref if r.values[method][name] is not None
+            ]
+            d = np.array([a - b for a, b in pairs])
+            bias, sd = TARGETS[name]
+            stats = (
+                f"{d.mean():+.1f} | {d.std(ddof=1):.1f} | {np.median(np.abs(d)):.1f}" if len(d) > 1 else "- | - | -"
+            )
+            ok = len(d) > 1 and abs(d.mean()) <= bias and d.std(ddof=1) <= sd
+            out.append(
+                f"| {method} | {name.upper()} | {len(d)}/{len(with_ref)} | {stats} | "
+                f"{'met' if ok else 'not met'} (±{bias:g}, SD ≤ {sd:g}) |"
+            )
+    out += [
+        "",
+        "| method | PR \"not applicable\" where experts marked no P wave | ... and where they did |",
+        "|---|---|---|",
+    ]
+    for method in methods:
+        no_p = [r for r in rows if not r.ref_has_p]
+        with_p = [r for r in rows if r.ref_has_p]
+        out.append(
+            f"| {method} | {sum(r.pr_not_applicable[method] for r in no_p)}/{len(no_p)} | "
+            f"{sum(r.pr_not_applicable[method] for r in with_p)}/{len(with_p)} |"
+        )
+    return "\n".join(out)
+
+
+def per_record(rows: list[Row]) -> str:
+    out = ["| record | rhythm | PR ref / ours | QRS ref / ours | QT ref / ours |", "|---|---|---|---|---|"]
+
+    def cell(r: Row, name: str) -> str:
+        ref, ours = r.reference[name], r.values["mrm"][name]
+        fmt = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
+        if name == "pr" and r.pr_not_applicable["mrm"]:
+            return f"{fmt(ref)} / n.a."
+        return f"{fmt(ref)} / {fmt(ours)}"
+
+    for r in rows:
+        out.append(f"| {r.record} | {r.rhythm} | {cell(r, 'pr')} | {cell(r, 'qrs')} | {cell(r, 'qt')} |")
+    return "\n".join(out)
+
+
+# --- tuning on records 1-50 -------------------------------------------------------------------------------
+
+
+@dataclass
+class Cached:
+    beat: object
+    epochs: np.ndarray
+    reference: dict[str, float | None]
+    has_p: bool
+    expert: dict[str, float | None]  # experts' global fiducials relative to our R fiducial, seconds
+
+
+def _expert_fiducials(annotations: LudbAnnotations, beats: np.ndarray, fs: float) -> dict[str, float | None]:
+    """The experts' global onsets/offsets relative to each of our aligned R peaks, median over the beats."""
+    from mrm.data.ludb import _group  # the same grouping as the reference intervals
+
+    qrs = _group(annotations, "QRS", 6)
+    p_waves, t_waves = _group(annotations, "P", 1), _group(annotations, "T", 1)
+    rel: dict[str, list[float]] = {"qrs_onset": [], "qrs_offset": [], "p_onset": [], "t_offset": []}
+    for i, wave in enumerate(qrs):
+        near = beats[np.abs(beats - wave.peak) < 0.12 * fs]
+        if not len(near) or wave.onset is None:
+            continue
+        r = near[0]
+        rel["qrs_onset"].append(wave.onset - r)
+        if wave.offset is not None:
+            rel["qrs_offset"].append(wave.offset - r)
+        prev = qrs[i - 1].peak if i else -np.inf
+        nxt = qrs[i + 1].peak if i + 1 < len(qrs) else np.inf
+        ps = [p for p in p_waves if prev < p.peak < wave.onset and p.onset is not None]
+        ts = [t for t in t_waves if wave.peak < t.peak < nxt and t.offset is not None]
+        if ps:
+            rel["p_onset"].append(ps[-1].onset - r)
+        if ts:
+            rel["t_offset"].append(ts[0].offset - r)
+    return {k: float(np.median(v)) / fs if v else None for k, v in rel.items()}
+
+
+def tune(folder: Path) -> Settings:
+    cache = []
+    for path in ludb_records(folder):
+        if int(path.name) not in TUNING:
+            continue
+        recording, annotations = read_ludb_record(path)
+        cleaned = clean_signal(recording.signal, recording.fs)
+        beat = median_beat(cleaned, find_rpeaks(cleaned, recording.fs), recording.fs)
+        ref = reference_intervals(annotations)
+        cache.append(
+            Cached(
+                beat=beat,
+                epochs=beat_epochs(remove_spikes(cleaned, recording.fs), beat),
+                reference={"pr": ref.pr, "qrs": ref.qrs, "qt": ref.qt},
+                has_p=ref.has_p_waves,
+                expert=_expert_fiducials(annotations, beat.beats, recording.fs),
+            )
+        )
+
+    def errors(settings: Settings, key: str) -> np.ndarray:
+        out = []
+        for c in cache:
+            d = delineate_beat(c.beat, c.epochs, settings)
+            ours, expert = getattr(d, key), c.expert[key]
+            if ours is not None and expert is not None:
+                out.append((ours - expert) * 1000)
+        return np.array(out)
+
+    def interval_sd(settings: Settings, name: str) -> float:
+        diffs = []
+        for c in cache:
+            d = delineate_beat(c.beat, c.epochs, settings)
+            ref = c.reference[name]
+            ends = {"qrs": (d.qrs_onset, d.qrs_offset), "qt": (d.qrs_onset, d.t_offset), "pr": (d.p_onset, d.qrs_onset)}
+            a, b = ends[name]
+            if ref is not None and a is not None and b is not None and (name != "pr" or c.has_p):
+                diffs.append((b - a) * 1000 - ref)
+        return float(np.std(diffs, ddof=1))
+
+    best = replace(DEFAULT, qrs_onset_margin=0.0, qrs_offset_margin=0.0, t_margin=0.0, p_margin=0.0)
+    # 1. QRS edges: the thresholds and rank that make the QRS duration least scattered; margins remove the bias.
+    scored = []
+    for slope, fraction, rank in itertools.product((1.0, 2.0, 3.0, 4.0), (0.0, 0.03, 0.06), (1, 2, 3)):
+        s = replace(best, qrs_slope=slope, qrs_fraction=fraction, qrs_rank=rank)
+        scored.append((interval_sd(s, "qrs"), s))
+    sd, best = min(scored, key=lambda t: t[0])
+    on = errors(best, "qrs_onset").mean() / 1000
+    off = errors(best, "qrs_offset").mean() / 1000
+    best = replace(best, qrs_onset_margin=round(float(on), 3), qrs_offset_margin=round(float(-off), 3))
+    print(f"QRS duration SD {sd:.1f} ms", file=sys.stderr)
+    # 2. T end, then 3. P onset, each given the QRS onset.
+    scored = []
+    t_grid = itertools.product((0.06, 0.1, 0.15), (50.0, 75.0, 90.0, 100.0), (0.03, 0.05, 0.1))
+    for reference, percentile, amplitude in t_grid:
+        s = replace(best, t_reference=reference, t_percentile=percentile, t_min_amplitude=amplitude)
+        scored.append((interval_sd(s, "qt"), s))
+    sd, best = min(scored, key=lambda t: t[0])
+    best = replace(best, t_margin=round(float(-errors(best, "t_offset").mean()) / 1000, 3))
+    print(f"QT SD {sd:.1f} ms", file=sys.stderr)
+    scored = []
+    p_grid = itertools.product((0.04, 0.06, 0.1), (0.0, 10.0, 25.0, 50.0), (0.02, 0.03, 0.05))
+    for reference, percentile, amplitude in p_grid:
+        s = replace(best, p_reference=reference, p_percentile=percentile, p_min_amplitude=amplitude)
+        scored.append((interval_sd(s, "pr"), s))
+    sd, best = min(scored, key=lambda t: t[0])
+    best = replace(best, p_margin=round(float(errors(best, "p_onset").mean()) / 1000, 3))
+    print(f"PR SD {sd:.1f} ms", file=sys.stderr)
+    # 4. P-wave presence: the correlation threshold halfway between the two classes of records 1-50.
+    corr = {True: [], False: []}
+    for c in cache:
+        d = delineate_beat(c.beat, c.epochs, best)
+        if d.p_correlation is not None:
+            corr[c.has_p].append(d.p_correlation)
+    print(f"P-window correlation: records without P {sorted(np.round(corr[False], 2))}, "
+          f"lowest with P {sorted(np.round(corr[True], 2))[:5]}", file=sys.stderr)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ludb", type=Path, help="LUDB folder (its root, holding data/ and ludb.csv)")
+    parser.add_argument("--out", type=Path, help="write the markdown tables here (default: print)")
+    parser.add_argument("--tune", action="store_true", help="fit the settings on records 1-50 first and print them")
+    parser.add_argument("--per-record", action="store_true", help="append a per-record table")
+    args = parser.parse_args(argv)
+    settings = tune(args.ludb) if args.tune else DEFAULT
+    if args.tune:
+        print(settings, file=sys.stderr)
+    rows = evaluate(args.ludb, settings)
+    seconds = np.array([r.seconds for r in rows])
+    parts = [
+        table([r for r in rows if r.record in TUNING], "Records 1-50 (settings fitted here)"),
+        table([r for r in rows if r.record not in TUNING], "Records 51-100 (held out)"),
+        table(rows, "All records"),
+        f"measure_ecg time per record: median {np.median(seconds) * 1000:.0f} ms, max {seconds.max() * 1000:.0f} ms.",
+    ]
+    if args.per_record:
+        parts.append(per_record(rows))
+    text = "\n\n".join(parts) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

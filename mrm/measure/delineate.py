@@ -1,0 +1,386 @@
+"""Per-lead delineation of the median beat, and global onsets and offsets over the 12 leads.
+
+Each lead of the median beat gets its own QRS onset and offset (slope thresholds), T-wave end and P-wave onset
+(the trapezium-area method of Vázquez-Seisdedos et al., 2011, which needs no threshold). The global fiducials
+follow analysing electrocardiographs: the earliest onset and the latest offset over the leads, made robust
+to one stray lead by requiring agreement (the k-th earliest / latest lead, see :class:`Settings`).
+
+NeuroKit2's delineators work on one lead and place P and T edges unreliably (neuropsychology/NeuroKit#1042,
+#1032), and have no multi-lead rule; the benchmark (``benchmarks/measure_ludb.py``) compares them with this
+module on LUDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from mrm.data.recording import LEADS
+from mrm.measure.beats import FLAT_MV, MedianBeat, remove_spikes
+
+# The T-P interval must be at least this long (s) to look for P waves in it.
+_MIN_P_WINDOW = 0.06
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Delineation parameters; the defaults were fitted on LUDB records 1-50 (see docs/benchmarks_measure.md).
+
+    Times are in seconds, slopes in mV/s, amplitudes in mV.
+    """
+
+    #: Per-lead QRS edge: the slope falls below noise floor + ``qrs_slope`` + ``qrs_fraction`` x the lead's peak slope.
+    qrs_slope: float = 2.0
+    qrs_fraction: float = 0.0
+    #: Global QRS onset / offset: the k-th earliest onset / k-th latest offset over the leads (1 = the extreme).
+    qrs_rank: int = 1
+    #: Added outside the detected edges: the cardiologists' marks lie this much further out on average.
+    qrs_onset_margin: float = 0.011
+    qrs_offset_margin: float = 0.008
+    #: T end: trapezium reference point this long after the steepest T-wave downslope.
+    t_reference: float = 0.06
+    #: Global T end: this percentile of the leads' T ends (100 = the latest), over leads with a T wave.
+    t_percentile: float = 75.0
+    t_margin: float = 0.029
+    #: P onset: trapezium reference point this long before the steepest P-wave upslope.
+    p_reference: float = 0.06
+    #: Global P onset: this percentile of the leads' P onsets (0 = the earliest), over leads with a P wave.
+    p_percentile: float = 50.0
+    p_margin: float = 0.012
+    #: A lead has a T (P) wave when its amplitude over the PR-segment level exceeds this (mV).
+    t_min_amplitude: float = 0.03
+    p_min_amplitude: float = 0.02
+    #: P waves are present when the beats' P windows correlate with the median this well (median over beats)
+    #: and the median P wave stands out of the beat-to-beat scatter by this ratio (amplitude / residual SD).
+    p_min_correlation: float = 0.80
+    p_min_snr: float = 1.0
+
+
+DEFAULT = Settings()
+
+
+@dataclass
+class LeadDelineation:
+    """Fiducial points of one lead of the median beat, in seconds relative to the R peak (None: not found).
+
+    ``status`` is ``"measured"`` or ``"not measurable"`` (then ``reason`` says why).
+    """
+
+    lead: str
+    status: str
+    reason: str | None = None
+    qrs_onset: float | None = None
+    qrs_offset: float | None = None
+    t_offset: float | None = None
+    p_onset: float | None = None
+    qrs_amplitude: float | None = None
+    t_amplitude: float | None = None
+    p_amplitude: float | None = None
+
+
+@dataclass
+class Delineation:
+    """Global fiducial points of the median beat (seconds relative to its R peak) and the per-lead ones.
+
+    ``p_waves`` is True when P waves consistently precede the QRS, False when they do not (atrial fibrillation
+    or flutter, AV dissociation), None when it could not be told (``p_reason`` says why).
+    """
+
+    qrs_onset: float | None
+    qrs_offset: float | None
+    t_offset: float | None
+    p_onset: float | None
+    p_waves: bool | None
+    leads: list[LeadDelineation]
+    p_correlation: float | None = None
+    p_snr: float | None = None
+    p_reason: str | None = None
+
+
+def delineate_beat(
+    beat: MedianBeat, epochs: np.ndarray | None = None, settings: Settings = DEFAULT
+) -> Delineation:
+    """Delineate each lead of a median beat, then combine the leads into global onsets and offsets.
+
+    Parameters
+    ----------
+    beat:
+        The record's median beat (:func:`mrm.measure.beats.median_beat`).
+    epochs:
+        The aligned beats behind it, pacemaker spikes removed (beats, leads, samples), to test whether P waves
+        are consistently present; None skips the test (``p_waves`` is then None).
+    settings:
+        Thresholds; the defaults were fitted on LUDB records 1-50.
+
+    Examples
+    --------
+    >>> import neurokit2 as nk
+    >>> from mrm.measure.beats import clean_signal, find_rpeaks, median_beat
+    >>> ecg = nk.ecg_simulate(duration=10, sampling_rate=500, heart_rate=60, random_state=3)
+    >>> x = clean_signal(np.vstack([ecg] * 12), 500.0)
+    >>> d = delineate_beat(median_beat(x, find_rpeaks(x, 500.0), 500.0))
+    >>> bool(-0.1 < d.qrs_onset < 0 < d.qrs_offset < 0.15 < d.t_offset < 0.6)
+    True
+    """
+    fs, fid = beat.fs, beat.fiducial
+    x = beat.signal
+    usable = _usable(x)
+    leads = [LeadDelineation(lead=name, status="measured") for name in LEADS]
+    for i in np.flatnonzero(~usable):
+        leads[i].status = "not measurable"
+        leads[i].reason = (
+            "no signal (missing samples)"
+            if not np.isfinite(x[i]).any()
+            else f"flat lead (peak-to-peak below {FLAT_MV * 1000:.0f} µV)"
+        )
+    # Pacemaker spikes have the steepest slopes of a paced beat; every search below looks past them.
+    despiked = np.where(np.isfinite(x), remove_spikes(np.nan_to_num(x), fs), np.nan)
+    coarse = _coarse_qrs(despiked[usable], fid, fs) if usable.any() else None
+    if coarse is None:
+        for lead in leads:
+            if lead.status == "measured":
+                lead.status, lead.reason = "not measurable", "no QRS complex found in the median beat"
+        return Delineation(None, None, None, None, None, leads)
+    on0, off0 = coarse
+    smoothed = _smooth(np.nan_to_num(despiked), max(1, int(round(0.018 * fs))))
+    rr = beat.rr if beat.rr else 1.0
+    # Searches stay where every usable lead has samples (a short record leaves the median beat's ends empty).
+    covered = np.flatnonzero(np.isfinite(x[usable]).all(axis=0))
+    if not (len(covered) and covered[0] < on0 and covered[-1] > off0):
+        for lead in leads:
+            if lead.status == "measured":
+                lead.status, lead.reason = "not measurable", "the median beat does not cover the QRS complex"
+        return Delineation(None, None, None, None, None, leads)
+    first, last = int(covered[0]), int(covered[-1])
+    t_end_limit = min(last, fid + int(round(min(0.75, max(rr - 0.22, 0.35)) * fs)))
+    for i in np.flatnonzero(usable):
+        lead = leads[i]
+        edges = _qrs_edges(despiked[i], on0, off0, fs, settings)
+        if edges is None:
+            lead.status, lead.reason = "not measurable", "QRS complex too small in this lead"
+            continue
+        on, off, amplitude = edges
+        lead.qrs_onset, lead.qrs_offset, lead.qrs_amplitude = (on - fid) / fs, (off - fid) / fs, amplitude
+        t_end, t_amp = _t_end(smoothed[i], on0, off0, t_end_limit, fs, settings.t_reference)
+        lead.t_amplitude = t_amp
+        if t_end is not None:
+            lead.t_offset = (t_end - fid) / fs
+    qrs_on, qrs_off = _global_qrs(leads, settings)
+    t_offset = _global_t(leads, settings)
+    p_start = fid + int(round((t_offset if t_offset is not None else 0.45) * fs)) - int(round(rr * fs))
+    if qrs_on is not None:
+        qon = fid + int(round(qrs_on * fs))
+        p_start = max(p_start, qon - int(round(0.35 * fs)), first)
+        for i in np.flatnonzero(usable):
+            p_on, p_amp = _p_onset(smoothed[i], qon, p_start, fs, settings.p_reference)
+            leads[i].p_amplitude = p_amp
+            if p_on is not None:
+                leads[i].p_onset = (p_on - fid) / fs
+    p_onset = _global_p(leads, settings)
+    p_waves, corr, snr, p_reason = None, None, None, None
+    if epochs is None or len(epochs) < 3:
+        p_reason = "too few beats (under three) to tell whether P waves precede the QRS"
+    elif qrs_on is not None:
+        stop = fid + int(round(qrs_on * fs)) - int(round(0.02 * fs))
+        if stop - p_start < int(round(_MIN_P_WINDOW * fs)):
+            p_reason = "the T wave runs into the next QRS complex, leaving no interval in which to see P waves"
+        else:
+            corr, snr = _p_consistency(epochs, p_start, stop, fs)
+            p_waves = bool(corr >= settings.p_min_correlation and snr >= settings.p_min_snr)
+    return Delineation(qrs_on, qrs_off, t_offset, p_onset, p_waves, leads, corr, snr, p_reason)
+
+
+def _usable(x: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(x)
+    span = np.where(finite.any(axis=1), np.nanmax(np.where(finite, x, -np.inf), axis=1), 0) - np.where(
+        finite.any(axis=1), np.nanmin(np.where(finite, x, np.inf), axis=1), 0
+    )
+    return (finite.mean(axis=1) > 0.5) & (span > FLAT_MV)
+
+
+def _smooth(x: np.ndarray, n: int) -> np.ndarray:
+    return uniform_filter1d(x, n, axis=-1, mode="nearest") if n > 1 else x
+
+
+def _abs_slope(x: np.ndarray, fs: float, width: float) -> np.ndarray:
+    """|dx/dt| in mV/s, smoothed over ``width`` seconds."""
+    return _smooth(np.abs(np.gradient(np.nan_to_num(x), axis=-1)) * fs, max(1, int(round(width * fs))))
+
+
+def _coarse_qrs(x: np.ndarray, fid: int, fs: float) -> tuple[int, int] | None:
+    """Where the mean slope over the leads rises 1 mV/s above its floor around the fiducial: the QRS region."""
+    n = x.shape[1]
+    sv = _abs_slope(x, fs, 0.018).mean(axis=0)
+    s = lambda seconds: int(round(seconds * fs))  # noqa: E731
+    lo, hi = max(fid - s(0.06), 0), min(fid + s(0.06), n)
+    if hi - lo < 3:
+        return None
+    pk = lo + int(np.argmax(sv[lo:hi]))
+    floor = _smooth(sv, max(1, s(0.02)))
+    a, b = max(pk - s(0.15), 0), max(pk - s(0.02), 1)
+    c, d = min(pk + s(0.04), n - 1), min(pk + s(0.22), n)
+    if b <= a or d <= c:
+        return None
+    iso_on = a + int(np.argmin(floor[a:b]))
+    iso_off = c + int(np.argmin(floor[c:d]))
+    on = pk
+    while on > iso_on and sv[on] > floor[iso_on] + 1.0:
+        on -= 1
+    above = np.flatnonzero(sv[pk:iso_off] > floor[iso_off] + 1.0)
+    off = pk + int(above[-1]) if len(above) else pk
+    if sv[pk] < 2.0:  # under 2 mV/s on average there is no QRS, only noise
+        return None
+    return on, off
+
+
+def _qrs_edges(x: np.ndarray, on0: int, off0: int, fs: float, settings: Settings) -> tuple[int, int, float] | None:
+    """One lead's QRS onset and offset: walk out from its steep part until the slope meets its noise floor."""
+    n = len(x)
+    s = lambda seconds: int(round(seconds * fs))  # noqa: E731
+    a, b = max(on0 - s(0.03), 0), min(off0 + s(0.03), n)
+    segment = x[a:b]
+    if b - a < 3 or not np.isfinite(segment).all():
+        return None
+    amplitude = float(np.ptp(segment))
+    if amplitude < 0.1:
+        return None
+    d = _abs_slope(x, fs, 0.02)
+    floor = _smooth(d, max(1, s(0.02)))
+    peak = float(d[a:b].max())
+    pre = floor[max(on0 - s(0.12), 0) : max(on0 - s(0.01), 1)]
+    post = floor[min(off0 + s(0.01), n - 1) : min(off0 + s(0.12), n)]
+    noise_on = float(pre.min()) if len(pre) else 0.0
+    noise_off = float(post.min()) if len(post) else 0.0
+    strong = a + np.flatnonzero(d[a:b] > 0.3 * peak)
+    i, j = int(strong[0]), int(strong[-1])
+    limit_on, limit_off = max(on0 - s(0.10), 0), min(off0 + s(0.12), n - 1)
+    threshold = noise_on + settings.qrs_slope + settings.qrs_fraction * (peak - noise_on)
+    while i > limit_on and d[i] > threshold:
+        i -= 1
+    threshold = noise_off + settings.qrs_slope + settings.qrs_fraction * (peak - noise_off)
+    while j < limit_off and d[j] > threshold:
+        j += 1
+    return i, j, amplitude
+
+
+def _trapezium(y: np.ndarray, tm: int, tr: int) -> int:
+    """The point between ``tm`` and ``tr`` maximising the trapezium area under the line from the steepest point.
+
+    Vázquez-Seisdedos et al. (2011): for a wave decaying from ``y[tm]`` towards its baseline, the area
+    ``(y[tm] - y[t]) * (2 tr - t - tm) / 2`` peaks where the wave meets the baseline. ``tr`` may lie before
+    ``tm`` (a wave's onset), the formula is symmetric.
+    """
+    ts = np.arange(min(tm, tr), max(tm, tr) + 1)
+    area = (y[tm] - y[ts]) * np.abs(2 * tr - ts - tm)
+    return int(ts[np.argmax(area)])
+
+
+def _t_end(y: np.ndarray, on0: int, off0: int, end: int, fs: float, reference: float) -> tuple[int | None, float]:
+    """One lead's T-wave end (trapezium method) and T amplitude over the PR-segment level."""
+    s = lambda seconds: int(round(seconds * fs))  # noqa: E731
+    lo, hi_peak = off0 + s(0.06), min(end, on0 + s(0.5))
+    if hi_peak - lo < 5:
+        return None, 0.0
+    base = y[max(on0 - s(0.01), 0)]
+    tp = lo + int(np.argmax(np.abs(y[lo:hi_peak] - base)))
+    sign = 1.0 if y[tp] >= base else -1.0
+    amplitude = float(abs(y[tp] - base))
+    hi = min(tp + s(0.15), end)
+    if hi - tp < 3:
+        return None, amplitude
+    slope = np.gradient(y)
+    tm = tp + int(np.argmax(-sign * slope[tp:hi]))
+    tr = min(tm + s(reference), end)
+    if tr - tm < 3:
+        return None, amplitude
+    return _trapezium(sign * y, tm, tr), amplitude
+
+
+def _p_onset(y: np.ndarray, qon: int, start: int, fs: float, reference: float) -> tuple[int | None, float]:
+    """One lead's P-wave onset (trapezium method, mirrored) and P amplitude over the PR-segment level."""
+    s = lambda seconds: int(round(seconds * fs))  # noqa: E731
+    hi = qon - s(0.02)
+    if hi - start < s(0.02):
+        return None, 0.0
+    base = y[max(qon - s(0.01), 0)]
+    pp = start + int(np.argmax(np.abs(y[start:hi] - base)))
+    sign = 1.0 if y[pp] >= base else -1.0
+    amplitude = float(abs(y[pp] - base))
+    lo = max(start, pp - s(0.08))
+    if pp - lo < 3:
+        return None, amplitude
+    slope = np.gradient(y)
+    tm = lo + int(np.argmax(sign * slope[lo:pp]))
+    tr = max(start, tm - s(reference))
+    if tm - tr < 3:
+        return None, amplitude
+    return _trapezium(sign * y, tm, tr), amplitude
+
+
+def _kth(values: list[float], k: int, latest: bool) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values, reverse=latest)
+    return ordered[min(k, len(ordered)) - 1]
+
+
+def _global_qrs(leads: list[LeadDelineation], settings: Settings) -> tuple[float | None, float | None]:
+    ons = [lead.qrs_onset for lead in leads if lead.qrs_onset is not None]
+    offs = [lead.qrs_offset for lead in leads if lead.qrs_offset is not None]
+    on, off = _kth(ons, settings.qrs_rank, False), _kth(offs, settings.qrs_rank, True)
+    if on is None or off is None:
+        return None, None
+    return on - settings.qrs_onset_margin, off + settings.qrs_offset_margin
+
+
+def _global_t(leads: list[LeadDelineation], settings: Settings) -> float | None:
+    ends = [
+        lead.t_offset
+        for lead in leads
+        if lead.t_offset is not None and (lead.t_amplitude or 0.0) >= settings.t_min_amplitude
+    ]
+    if not ends:
+        return None
+    return float(np.percentile(ends, settings.t_percentile)) + settings.t_margin
+
+
+def _global_p(leads: list[LeadDelineation], settings: Settings) -> float | None:
+    ons = [
+        lead.p_onset
+        for lead in leads
+        if lead.p_onset is not None and (lead.p_amplitude or 0.0) >= settings.p_min_amplitude
+    ]
+    if not ons:
+        return None
+    return float(np.percentile(ons, settings.p_percentile)) - settings.p_margin
+
+
+def _p_consistency(epochs: np.ndarray, start: int, stop: int, fs: float) -> tuple[float, float]:
+    """How consistently the beats show the median beat's P wave: median correlation and amplitude / scatter.
+
+    Computed on the four leads with the largest median P wave, each window detrended end to end, so a
+    slow baseline or the previous T wave does not count as a P wave. Atrial fibrillation waves, dissociated
+    P waves and noise do not repeat from beat to beat and average out of the median.
+    """
+    if stop - start < max(3, int(0.04 * fs)):
+        return 0.0, 0.0
+    full = np.isfinite(epochs[:, :, start:stop]).all(axis=(1, 2))
+    w = _smooth(np.nan_to_num(epochs[full][:, :, start:stop]), max(1, int(round(0.018 * fs))))
+    if len(w) < 3:
+        return 0.0, 0.0
+    ramp = np.linspace(0.0, 1.0, w.shape[2])
+    w = w - w[:, :, :1] - ramp * (w[:, :, -1:] - w[:, :, :1])
+    template = np.median(w, axis=0)
+    amplitude = np.ptp(template, axis=1)
+    top = np.argsort(-amplitude)[:4]
+    scatter = np.std(w[:, top] - template[top], axis=(0, 2))
+    snr = float(np.median(amplitude[top] / (scatter + 1e-6)))
+    t = (template[top] - template[top].mean(axis=1, keepdims=True)).ravel()
+    corrs = []
+    for e in w[:, top]:
+        v = (e - e.mean(axis=1, keepdims=True)).ravel()
+        denom = np.sqrt((v @ v) * (t @ t))
+        corrs.append(float(v @ t / denom) if denom > 0 else 0.0)
+    return float(np.median(corrs)), snr
