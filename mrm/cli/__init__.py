@@ -17,20 +17,22 @@ from mrm.errors import ECGInputError
 COMMANDS = ("info", "download", "prepare", "train", "evaluate", "predict")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``only`` that one (so ``mrm info`` never imports torch)."""
     parser = argparse.ArgumentParser(
         prog="mrm",
         description="MRM-Net: multi-label 12-lead ECG diagnosis (PTB-XL, CPSC2018).",
     )
     parser.add_argument("--version", action="version", version=f"mrm {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"mrm.cli.{name}").add_parser(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
