@@ -11,13 +11,14 @@ onset and the latest offset over the 12 leads; the record's value is the median 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import wfdb
 
-from mrm.data.recording import LEADS, Recording, leads_to_standard
+from mrm.data.readers import read_wfdb
+from mrm.data.recording import LEADS, Recording
 from mrm.errors import ECGInputError
 
 #: LUDB's peak symbols and the wave each one marks.
@@ -102,29 +103,10 @@ def read_ludb_record(path: str | Path) -> tuple[Recording, LudbAnnotations]:
     base = path.with_suffix("") if path.suffix in {".hea", ".dat"} else path
     if not base.with_suffix(".hea").exists():
         raise ECGInputError(f"{base}: no LUDB header {base.name}.hea found; give the path of a record of ludb/data.")
-    try:
-        header = wfdb.rdrecord(str(base), physical=True)
-    except (ValueError, OSError, IndexError) as err:
-        raise ECGInputError(f"{base}: corrupt or truncated file ({err}); download the record again.") from err
-    units = {u.strip().lower() for u in header.units}
-    if units != {"mv"}:
-        raise ECGInputError(f"{base}: signal units are {sorted(units)}, expected mV; use an unmodified LUDB record.")
-    signal, warnings = leads_to_standard(header.p_signal.T.astype(np.float32), header.sig_name, f"{base.name}.hea")
-    rhythm, diagnoses = _parse_comments(header.comments)
-    age = _parse_field(header.comments, "<age>:")
-    sex = _parse_field(header.comments, "<sex>:")
-    recording = Recording(
-        signal=np.ascontiguousarray(signal),
-        fs=float(header.fs),
-        record_id=base.name,
-        dataset="ludb",
-        age=float(age) if age and age.replace(".", "", 1).isdigit() else None,
-        sex=sex or None,
-        source=str(base),
-        warnings=warnings,
-    )
+    recording = replace(read_wfdb(base.with_suffix(".hea")), dataset="ludb", source=str(base))
+    rhythm, diagnoses = _parse_comments(wfdb.rdheader(str(base)).comments)
     waves = {lead: _read_lead(base, lead) for lead in LEADS}
-    return recording, LudbAnnotations(waves=waves, fs=float(header.fs), rhythm=rhythm, diagnoses=diagnoses)
+    return recording, LudbAnnotations(waves=waves, fs=recording.fs, rhythm=rhythm, diagnoses=diagnoses)
 
 
 def ludb_records(folder: str | Path) -> list[Path]:
@@ -258,10 +240,3 @@ def _parse_comments(comments: list[str]) -> tuple[str | None, list[str]]:
             rhythm = text.split(":", 1)[1].strip().rstrip(".")
         diagnoses.append(text)
     return rhythm, diagnoses
-
-
-def _parse_field(comments: list[str], key: str) -> str | None:
-    for line in comments:
-        if line.strip().startswith(key):
-            return line.split(":", 1)[1].strip()
-    return None

@@ -20,6 +20,7 @@ from scipy.ndimage import uniform_filter1d
 from mrm.data.recording import LEADS
 from mrm.measure.beats import FLAT_MV, MedianBeat, remove_spikes
 
+VALLEY = 0.1
 # The T-P interval must be at least this long (s) to look for P waves in it.
 _MIN_P_WINDOW = 0.06
 
@@ -256,13 +257,23 @@ def _qrs_edges(x: np.ndarray, on0: int, off0: int, fs: float, settings: Settings
     strong = a + np.flatnonzero(d[a:b] > 0.3 * peak)
     i, j = int(strong[0]), int(strong[-1])
     limit_on, limit_off = max(on0 - s(0.10), 0), min(off0 + s(0.12), n - 1)
-    threshold = noise_on + settings.qrs_slope + settings.qrs_fraction * (peak - noise_on)
-    while i > limit_on and d[i] > threshold:
-        i -= 1
-    threshold = noise_off + settings.qrs_slope + settings.qrs_fraction * (peak - noise_off)
-    while j < limit_off and d[j] > threshold:
-        j += 1
+    valley = VALLEY * peak
+    i = _walk(d, i, -1, limit_on, noise_on + settings.qrs_slope + settings.qrs_fraction * (peak - noise_on), valley)
+    j = _walk(d, j, 1, limit_off, noise_off + settings.qrs_slope + settings.qrs_fraction * (peak - noise_off), valley)
     return i, j, amplitude
+
+
+def _walk(d: np.ndarray, i: int, step: int, limit: int, threshold: float, valley: float) -> int:
+    """From ``i``, step while the slope exceeds ``threshold``; also stop in a slope valley under ``valley``.
+
+    The valley rule ends the QRS where a steep ST-T segment (bundle branch block) or a short PR follows
+    without the slope ever reaching the noise floor.
+    """
+    while (i - limit) * step < 0 and d[i] > threshold:
+        if d[i] < valley and d[i] <= d[i - step] and d[i] < d[i + step]:
+            break
+        i += step
+    return i
 
 
 def _trapezium(y: np.ndarray, tm: int, tr: int) -> int:

@@ -294,9 +294,10 @@ def _qtc(qt: Measurement, rr_s: float | None) -> tuple[Measurement, Measurement]
 
 def _axis(beat: MedianBeat, d: Delineation) -> Measurement:
     """Frontal QRS axis from the net QRS areas of leads I and aVF (hexaxial: aVF carries a sqrt(3)/2 gain)."""
-    names = [lead.lead for lead in d.leads if lead.status == MEASURED]
-    if "I" not in names or "aVF" not in names:
-        return _not("axis", "needs leads I and aVF")
+    # A lead with a small QRS still counts (its near-zero area is what places the axis); a dead one does not.
+    usable = usable_leads(beat.signal)
+    if not (usable[LEADS.index("I")] and usable[LEADS.index("aVF")]):
+        return _not("axis", "needs leads I and aVF, and one of them is flat or missing")
     fs, fid = beat.fs, beat.fiducial
     on, off = fid + int(round(d.qrs_onset * fs)), fid + int(round(d.qrs_offset * fs)) + 1
     areas = []

@@ -1,0 +1,89 @@
+"""Robustness of ``measure_ecg`` on whole datasets: no exception, how often each value is measured, time per record.
+
+    python benchmarks/measure_robustness.py --ptbxl data/ptb-xl --cpsc ../shared/data/cpsc2018 [--limit N]
+
+Every PTB-XL record with a 500 Hz file and every CPSC2018 record present is measured at its own rate (500 Hz).
+Prints, per dataset: records, exceptions (any is a bug), the status counts of each measurement, the reasons
+given for "not measurable", and the median / 95th percentile / maximum time per record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mrm.data.cpsc2018 import load_cpsc2018  # noqa: E402
+from mrm.data.ptbxl import load_ptbxl  # noqa: E402
+from mrm.measure import measure_ecg  # noqa: E402
+
+
+def run(name: str, records: list, load) -> str:
+    statuses: dict[str, Counter] = {}
+    reasons: Counter = Counter()
+    failures, seconds = [], []
+    for record in records:
+        recording = load(record)
+        start = time.perf_counter()
+        try:
+            m = measure_ecg(recording)
+        except Exception:  # noqa: BLE001 - the point is to count every kind
+            failures.append((record, traceback.format_exc(limit=3)))
+            continue
+        seconds.append(time.perf_counter() - start)
+        for value in m.all():
+            statuses.setdefault(value.name, Counter())[value.status] += 1
+            if value.status == "not measurable":
+                reasons[f"{value.name}: {value.reason}"] += 1
+    s = np.array(seconds) * 1000
+    lines = [
+        f"### {name}: {len(records)} records, {len(failures)} exceptions",
+        "",
+        "| value | measured | not measurable | not applicable |",
+        "|---|---|---|---|",
+    ]
+    for value, counts in statuses.items():
+        lines.append(
+            f"| {value} | {counts['measured']} | {counts['not measurable']} | {counts['not applicable']} |"
+        )
+    lines += ["", "Most frequent reasons for \"not measurable\":", ""]
+    lines += [f"- {count} x {reason}" for reason, count in reasons.most_common(8)]
+    if len(s):
+        lines += [
+            "",
+            f"Time per record: median {np.median(s):.0f} ms, 95th percentile {np.percentile(s, 95):.0f} ms, "
+            f"max {s.max():.0f} ms.",
+        ]
+    for record, trace in failures[:5]:
+        lines += ["", f"Exception on {record}:", "```", trace, "```"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ptbxl", type=Path, help="PTB-XL folder (records500 is used)")
+    parser.add_argument("--cpsc", type=Path, help="CPSC2018 folder")
+    parser.add_argument("--limit", type=int, help="only the first N records of each dataset")
+    args = parser.parse_args(argv)
+    parts = []
+    if args.ptbxl:
+        index = load_ptbxl(args.ptbxl)
+        ids = [int(i) for i in index.metadata.index[index.has_signal(500)]][: args.limit]
+        parts.append(run("PTB-XL (500 Hz)", ids, lambda i: index.load_record(i, fs=500)))
+    if args.cpsc:
+        cpsc = load_cpsc2018(args.cpsc).filter(with_signal=True)
+        ids = list(cpsc.record_ids)[: args.limit]
+        parts.append(run("CPSC2018 (500 Hz)", ids, cpsc.load_record))
+    print("\n\n".join(parts))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
