@@ -117,5 +117,6 @@ if current.dataset:
     st.sidebar.caption(f"Chosen record: {current.dataset} {current.record}"
                        + (f" ({SYNTHETIC_LABEL})" if current.dataset == "synthetic" else ""))
 page = st.navigation(_pages())
+ui.entry_ran()
 page.run()
 ui.sync_link()

@@ -29,6 +29,7 @@ SOURCES = {"PTB-XL": "ptbxl", "CPSC2018": "cpsc2018", "Upload": "upload", "Synth
 MAX_OPTIONS = 1000
 MAX_TABLE_ROWS = 2000
 
+ui.require_entry()
 root = ui.data_root()
 state = ui.view_state()
 found = available_datasets(root)
@@ -76,20 +77,21 @@ def ptbxl_browser() -> None:
                    "or set the data folder in the sidebar.")
         return
     with st.expander("Filters", expanded=True, icon=":material/filter_alt:"):
-        c1, c2, c3, c4 = st.columns(4)
+        c1, c2 = st.columns(2)
         folds = c1.multiselect("Fold", list(range(1, 11)), key=ui.remember("ptbxl_folds", []),
                                on_change=ui.store, args=("ptbxl_folds",),
                                help="strat_fold: 1-8 train the model, 9 validation, 10 test.")
         superclass = c2.multiselect(
             "Superclass", index.task_classes("superdiagnostic"), key=ui.remember("ptbxl_super", []),
             on_change=ui.store, args=("ptbxl_super",), format_func=lambda c: f"{c} · {index.statement_name(c)}")
+        c3, c4 = st.columns(2)
         subclass = c3.multiselect(
             "Subclass", index.task_classes("subdiagnostic"), key=ui.remember("ptbxl_sub", []),
             on_change=ui.store, args=("ptbxl_sub",), format_func=lambda c: f"{c} · {index.statement_name(c)}")
         statement = c4.multiselect(
             "Statement", index.task_classes("all"), key=ui.remember("ptbxl_statement", []),
             on_change=ui.store, args=("ptbxl_statement",), format_func=lambda c: f"{c} · {index.statement_name(c)}")
-        c5, c6, c7 = st.columns(3)
+        c5, c6 = st.columns(2)
         validated = c5.selectbox("Validated by a cardiologist", ["any", "yes", "no"],
                                  key=ui.remember("ptbxl_validated", "any"), on_change=ui.store,
                                  args=("ptbxl_validated",))
@@ -97,6 +99,7 @@ def ptbxl_browser() -> None:
         with_noise = c6.multiselect("Only records with", NOISE_COLUMNS, format_func=noise_names.get,
                                     key=ui.remember("ptbxl_with", []), on_change=ui.store, args=("ptbxl_with",),
                                     help="Signal-quality notes of ptbxl_database.csv.")
+        c7, _ = st.columns(2)
         without_noise = c7.multiselect("Only records without", NOISE_COLUMNS, format_func=noise_names.get,
                                        key=ui.remember("ptbxl_without", []), on_change=ui.store,
                                        args=("ptbxl_without",))
@@ -114,14 +117,14 @@ def ptbxl_browser() -> None:
     st.caption(f"{len(ids):,} records with signal files match ({index.n_missing:,} listed records have no signal "
                "file here).")
 
-    c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
     options = ids[:MAX_OPTIONS]
     _seed_choice("ptbxl_pick", "ptbxl", options)
-    c1.selectbox(
+    st.selectbox(
         "Record (ecg_id)", options, key="ptbxl_pick", index=None, placeholder="Choose a record",
         format_func=lambda i: f"{i} · {table.at[i, 'statements']}", on_change=_pick, args=("ptbxl", "ptbxl_pick"),
         help=None if len(ids) <= MAX_OPTIONS else f"The first {MAX_OPTIONS} matches; filter or search for others.",
     )
+    c2, c3 = st.columns([2, 1], vertical_alignment="bottom")
     c2.text_input("Search ecg_id", key="ptbxl_search", placeholder="e.g. 17", on_change=_search, args=(index,))
     c3.button("Random record", key="ptbxl_random", on_click=_pick_random, args=("ptbxl", ids), disabled=not ids,
               icon=":material/shuffle:")
@@ -215,22 +218,27 @@ def synthetic() -> None:
               args=("synthetic", f"{rate}bpm"))
 
 
-sources = list(SOURCES)
-if "source" not in st.session_state:
-    default = state.dataset or (found[0] if found else "synthetic")
-    st.session_state["source"] = next(name for name, key in SOURCES.items() if key == default)
-source = st.segmented_control("Source", sources, key=ui.remember("source", st.session_state["source"]),
-                              on_change=ui.store, args=("source",), required=True)
-{"PTB-XL": ptbxl_browser, "CPSC2018": cpsc_browser, "Upload": upload, "Synthetic demo": synthetic}[source]()
-
-st.divider()
-recording = ui.current_recording(root)
-if recording is None:
-    st.info("No record is chosen yet: pick one above.")
-else:
+def chosen_record() -> None:
+    st.markdown("**Chosen record**")
+    recording = ui.current_recording(root)
+    if recording is None:
+        st.info("No record is chosen yet: pick one on the left.")
+        return
     ui.record_banner(recording)
     labels = describe_labels(recording, ui.dataset_index(root, "ptbxl") if recording.dataset == "ptbxl" else None)
     if labels:
         st.markdown("**Labels** (ground truth): " + "; ".join(labels))
-    ui.input_check_panel(recording)
     st.page_link(ui.ECG_PAGE, label="Open the 12-lead view", icon=":material/monitor_heart:")
+    ui.input_check_panel(recording)
+
+
+if "source" not in st.session_state:
+    default = state.dataset or (found[0] if found else "synthetic")
+    st.session_state["source"] = next(name for name, key in SOURCES.items() if key == default)
+left, right = st.columns([3, 2], gap="large")
+with left:
+    source = st.segmented_control("Source", list(SOURCES), key=ui.remember("source", st.session_state["source"]),
+                                  on_change=ui.store, args=("source",), required=True)
+    {"PTB-XL": ptbxl_browser, "CPSC2018": cpsc_browser, "Upload": upload, "Synthetic demo": synthetic}[source]()
+with right:
+    chosen_record()

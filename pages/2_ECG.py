@@ -13,6 +13,7 @@ from mrm.data.recording import LEADS
 
 PLOT_CONFIG = {"scrollZoom": True, "displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
+ui.require_entry()
 root = ui.data_root()
 recording = ui.current_recording(root)
 if recording is None:

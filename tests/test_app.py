@@ -362,7 +362,8 @@ def test_cpsc_browser(monkeypatch, shared_data):
     assert options and all("LBBB" in o for o in options)
     at.selectbox(key="cpsc_pick").select_index(0).run()
     assert _ok(at).session_state["view"].dataset == "cpsc2018"
-    assert "Labels" in at.markdown[-1].value and "left bundle branch block" in at.markdown[-1].value
+    labels = [m.value for m in at.markdown if m.value.startswith("**Labels**")]
+    assert len(labels) == 1 and "CLBBB (left bundle branch block)" in labels[0]
 
 
 def test_upload_is_read_and_checked(monkeypatch, shared_data):

@@ -31,6 +31,27 @@ RECORD_PAGE = "pages/1_Record.py"
 ECG_PAGE = "pages/2_ECG.py"
 
 
+def entry_ran() -> None:
+    """Mark this run as started by streamlit_app.py (the entry script calls it before running the page)."""
+    st.session_state["_entry_ran"] = True
+
+
+def require_entry() -> None:
+    """Make sure the entry script (shared sidebar, link restore, page router) runs around this page.
+
+    Every page calls this first. A server whose first request is a page's address (a shared link, after a restart)
+    runs that page alone, the way Streamlit ran apps with a pages/ folder before ``st.navigation``; the switch to
+    ``st.navigation`` only happens once the entry script has run. So a page that finds itself run alone switches
+    the server to ``st.navigation`` and reruns: the same address then goes through the entry script.
+    """
+    if st.session_state.pop("_entry_ran", False):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False  # what st.navigation itself sets
+    st.rerun()
+
+
 def remember(name: str, default: object) -> str:
     """The key of a widget whose value must outlive page switches; seed it from the plain key ``name``.
 

@@ -15,6 +15,8 @@ SPEEDS: tuple[int, ...] = (25, 50)
 #: Width of the printed sheet's tracing area in mm: 10 s at 25 mm/s, 5 s at 50 mm/s.
 SHEET_MM = 250.0
 COMPARE_MODES: tuple[str, ...] = ("overlay", "stacked")
+#: Width in screen pixels the page expects the sheet to get; the height follows from the paper's true aspect.
+SHEET_WIDTH_PX = 900
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,30 @@ def build_view(
     common = dict(gain=options.gain, speed=options.speed, start=start, duration=duration,
                   markers=list(markers) or None, title=title, uirevision=revision)
     if options.compare:
-        return ecg_compare_figure(recording, mode=options.compare, leads=options.leads, **common)
-    leads = options.leads if options.layout == "12x1" else None
-    return ecg_figure(recording, layout=options.layout, leads=leads, rhythm_lead=options.rhythm_lead, **common)
+        figure = ecg_compare_figure(recording, mode=options.compare, leads=options.leads, **common)
+    else:
+        leads = options.leads if options.layout == "12x1" else None
+        figure = ecg_figure(recording, layout=options.layout, leads=leads, rhythm_lead=options.rhythm_lead, **common)
+    return fit_height(figure)
+
+
+def fit_height(figure: go.Figure, width_px: int = SHEET_WIDTH_PX) -> go.Figure:
+    """Set the height that gives a ``width_px``-wide sheet its true aspect (1 mm across = 1 mm up).
+
+    Plotly keeps the aspect by shrinking one axis's domain, which leaves blank bands above and below a sheet
+    whose figure is taller than its width needs (a 12x1 sheet in a page narrower than 4 px per mm); where the page
+    is narrower than ``width_px`` after all, the sheet keeps to the top and the band goes under it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rec = Recording(np.zeros((12, 5000), np.float32), fs=500.0, record_id="demo")
+    >>> fig = fit_height(ecg_figure(rec), width_px=520)  # 260 mm wide sheet: 2 px per mm
+    >>> fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    336
+    """
+    (x0, x1), (y0, y1) = figure.layout.xaxis.range, figure.layout.yaxis.range
+    margin = figure.layout.margin
+    figure.layout.height = int(round((y1 - y0) * width_px / (x1 - x0))) + int(margin.t) + int(margin.b)
+    figure.layout.yaxis.constraintoward = "top"
+    return figure

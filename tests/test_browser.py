@@ -1,0 +1,167 @@
+"""The dashboard in a real browser: Playwright drives Debian's chromium against ``streamlit run``.
+
+AppTest cannot draw plotly charts; this test checks that the 12-lead chart is really drawn after picking a
+PTB-XL record, and that an upload is read. Screenshots land in pytest's tmp_path (``--basetemp`` to keep them).
+Skipped when chromium or Playwright is absent, unless CI is set (then it fails).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+# The 12-lead chart is drawn when plotly has put its traces on the page: 12 leads, a rhythm strip, calibration.
+DRAWN = """() => {
+    const gd = document.querySelector('.js-plotly-plot');
+    return gd && gd.data && gd.data.length >= 13 && gd.querySelectorAll('.scatterlayer .trace').length >= 13;
+}"""
+
+
+def _require_browser() -> None:
+    reason = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "playwright is not installed (pip install playwright; the browser comes from apt: chromium)"
+    if reason is None and not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is absent (apt-get install chromium)"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run streamlit_app.py`` on a free local port; return the process and its URL."""
+    port = _free_port()
+    env = dict(os.environ, MRM_DATA_DIR=str(data_dir))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as reply:
+                if reply.status == 200:
+                    return process, url
+        except OSError:
+            time.sleep(0.2)
+        if process.poll() is not None:
+            break
+    process.terminate()
+    raise RuntimeError(f"streamlit did not start on {url}: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def app_url(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _require_browser()
+    process, url = start_app(shared_data, tmp_path_factory.mktemp("streamlit") / "server.log")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(app_url: str) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _lead_names(page) -> list[str]:
+    return page.evaluate("""() => document.querySelector('.js-plotly-plot').data
+        .filter(t => t.meta && t.meta.role).map(t => t.meta.lead + '/' + t.meta.role)""")
+
+
+def test_pick_a_ptbxl_record_and_see_the_12_leads(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url)
+    page.get_by_text("Where to start").wait_for(timeout=30_000)
+    page.get_by_text("PTB-XL", exact=True).first.wait_for()
+    page.screenshot(path=tmp_path / "home.png", full_page=True)
+
+    page.get_by_role("link", name="Record", exact=True).click()
+    picker = page.get_by_label("Record (ecg_id)")
+    picker.wait_for(timeout=30_000)
+    picker.click()
+    page.keyboard.type("17 ·")
+    page.keyboard.press("Enter")
+    page.get_by_text("PTB-XL ecg_id 17 ·").wait_for(timeout=30_000)
+    page.get_by_text("Input check").first.wait_for()
+    assert "dataset=ptbxl" in page.url and "record=17" in page.url
+    page.screenshot(path=tmp_path / "record.png", full_page=True)
+
+    page.get_by_role("link", name="Open the 12-lead view").click()
+    page.wait_for_function(DRAWN, timeout=30_000)
+    leads = _lead_names(page)
+    assert sorted(name.split("/")[0] for name in leads if name.endswith("/lead")) == sorted(
+        ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"])
+    assert "II/rhythm" in leads
+    # The sheet is drawn with SVG paths (WebGL contexts run out, streamlit#11822), with a visible size.
+    box = page.locator(".js-plotly-plot").bounding_box()
+    assert box["width"] > 800 and box["height"] > 500
+    assert page.locator(".js-plotly-plot .scatterlayer path.js-line").count() >= 13
+    assert "record=17" in page.url and "layout=3x4" in page.url
+    page.screenshot(path=tmp_path / "ecg.png", full_page=True)
+
+
+def test_a_link_opens_the_view_on_a_fresh_server(shared_data, browser, tmp_path):
+    # The link is the server's very first request: Streamlit then runs the page without the entry script
+    # unless the page hands over to st.navigation (mrm.app.ui.require_entry).
+    process, url = start_app(shared_data, tmp_path / "server.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/ECG?dataset=cpsc2018&record=A0005&layout=12x1")
+        page.wait_for_function("() => document.querySelector('.js-plotly-plot')?.data?.length >= 12", timeout=30_000)
+        assert [n.split("/")[0] for n in _lead_names(page)] == [
+            "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+        page.get_by_text("CPSC2018 A0005 ·").wait_for()
+        nav = page.locator("[data-testid=stSidebarNav]").inner_text()
+        assert "Home" in nav and "12-lead ECG" in nav and "streamlit app" not in nav
+        assert page.get_by_label("Data folder", exact=True).input_value() == str(shared_data)
+        assert "layout=12x1" in page.url and "task=" in page.url
+        page.screenshot(path=tmp_path / "link.png", full_page=True)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_upload_a_wfdb_record(app_url, browser, shared_data, tmp_path):
+    hea = shared_data / "ptb-xl" / "records500" / "00000" / "00002_hr.hea"
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/Record")
+    page.get_by_role("radio", name="Upload", exact=True).click()
+    page.locator("input[type=file]").set_input_files([hea, hea.with_suffix(".dat")])
+    page.get_by_text("Upload 00002_hr ·").wait_for(timeout=30_000)
+    page.get_by_text("Input check").first.wait_for()
+    assert "dataset=upload" in page.url
+    page.screenshot(path=tmp_path / "upload.png", full_page=True)
+    page.get_by_role("link", name="Open the 12-lead view").click()
+    page.wait_for_function(DRAWN, timeout=30_000)
+    page.screenshot(path=tmp_path / "upload_ecg.png", full_page=True)
