@@ -33,7 +33,7 @@ class DeletionResult:
     classes : list of str
     auc, auc_deleted, auc_random : ndarray
         (n_classes,) AUC before deletion, after flattening the top ``share``, after flattening a random
-        ``share``; NaN for a class without both positive and negative records.
+        ``share`` (mean over the random draws); NaN for a class without both positive and negative records.
     drop, drop_random : ndarray
         (n_classes,) mean over the class's positive records of the probability lost by each deletion.
     seconds_per_record : float
@@ -130,10 +130,13 @@ def deletion_test(
     *,
     share: float = 0.1,
     n_steps: int = 16,
+    n_random: int = 3,
     seed: int = 0,
     progress: bool = False,
 ) -> list[DeletionResult]:
     """Run the deletion test of each explanation method on ``recordings`` with labels ``y`` (n, n_classes).
+
+    ``share`` of each record's samples are flattened; the random side is averaged over ``n_random`` seeded draws.
 
     Examples
     --------
@@ -143,40 +146,38 @@ def deletion_test(
     """
     inputs = [predictor.prepare(r) for r in recordings]
     y = np.asarray(y)
-    n_classes = len(predictor.classes)
     flat = predictor.standardizer.transform(np.zeros((12, 1), np.float32))[:, 0]
     before = predictor.probabilities(inputs).fused
-    classes = list(range(n_classes))
+    classes = list(range(len(predictor.classes)))
     results = []
     for method in methods:
         rng = np.random.default_rng(seed)
         per_class = method not in ATTENTION_METHODS
         columns = method != "integrated_gradients"
         deleted = np.zeros_like(before)
-        randomised = np.zeros_like(before)
+        randomised = np.zeros((n_random, *before.shape))
         spent = 0.0
         for i, x in enumerate(tqdm(inputs, desc=method, disable=not progress, leave=False)):
             started = time.perf_counter()
             values = attribution_values(predictor, x, method, classes if per_class else [0], n_steps=n_steps)
             spent += time.perf_counter() - started
-            masks = [top_mask(v[0] if columns else v, share) for v in values]
-            masks = [np.broadcast_to(m, x.signal.shape) for m in masks]
-            randoms = [random_mask(x.signal.shape, share, rng, columns) for _ in masks]
-            probs = predictor.probabilities([flatten_samples(x, m, flat) for m in masks + randoms]).fused
+            masks = [np.broadcast_to(top_mask(v[0] if columns else v, share), x.signal.shape) for v in values]
             k = len(masks)
-            if per_class:
-                deleted[i] = np.diagonal(probs[:k])
-                randomised[i] = np.diagonal(probs[k:])
-            else:
-                deleted[i], randomised[i] = probs[0], probs[1]
+            randoms = [random_mask(x.signal.shape, share, rng, columns) for _ in range(k * n_random)]
+            probs = predictor.probabilities([flatten_samples(x, m, flat) for m in masks + randoms]).fused
+            # Record i with the mask of class c is scored on class c (every class, for a class-free map).
+            deleted[i] = np.diagonal(probs[:k]) if per_class else probs[0]
+            for r in range(n_random):
+                block = probs[k * (r + 1) : k * (r + 2)]
+                randomised[r, i] = np.diagonal(block) if per_class else block[0]
         results.append(DeletionResult(
             method=method,
             classes=list(predictor.classes),
             auc=_aucs(y, before),
             auc_deleted=_aucs(y, deleted),
-            auc_random=_aucs(y, randomised),
+            auc_random=np.mean([_aucs(y, p) for p in randomised], axis=0),
             drop=_positive_mean(y, before - deleted),
-            drop_random=_positive_mean(y, before - randomised),
+            drop_random=_positive_mean(y, before - randomised.mean(axis=0)),
             share=share,
             n_records=len(inputs),
             seconds_per_record=spent / max(len(inputs), 1),
