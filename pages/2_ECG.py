@@ -7,6 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from mrm.app import ui
+from mrm.app.measurements import AUTOMATED_LABEL, measurement_table, rpeak_times
 from mrm.app.view import COMPARE_MODES, GAINS, SPEEDS, ViewOptions
 from mrm.data.preprocess import MODEL_FS
 from mrm.data.recording import LEADS
@@ -26,6 +27,10 @@ ui.record_banner(recording)
 ui.input_check_panel(recording, expanded=False)
 
 
+def powerline() -> float:
+    return float(st.session_state.get("powerline", 50))
+
+
 def _set_layout() -> None:
     ui.set_view_state(replace(ui.view_state(), layout=st.session_state["_w_layout"]))
 
@@ -35,7 +40,7 @@ def sheet() -> None:
     """Controls and the tracing: a control change reruns only this part of the page (streamlit#6978)."""
     state = ui.view_state()
     st.session_state["_w_layout"] = state.layout
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 3, 2])
     layout = c1.segmented_control("Layout", ["3x4", "12x1"], key="_w_layout", on_change=_set_layout, required=True,
                                   format_func={"3x4": "3x4 + rhythm II", "12x1": "12x1"}.get)
     gain = c2.segmented_control("Gain (mm/mV)", GAINS, key=ui.remember("gain", 10), on_change=ui.store,
@@ -49,6 +54,8 @@ def sheet() -> None:
         help=f"The record at its own {recording.fs:g} Hz next to the {MODEL_FS:g} Hz signal the model sees "
              "(12x1 rows).", disabled=recording.fs == MODEL_FS,
     )
+    mark = c5.toggle("R peaks", key=ui.remember("mark_rpeaks", True), on_change=ui.store, args=("mark_rpeaks",),
+                     help="Mark the R peaks found by the automated measurement on lead II and its rhythm strip.")
     options = ViewOptions(layout=layout, gain=gain, speed=speed, compare=None if compare == "hide" else compare)
     if layout == "12x1" or options.compare:
         leads = st.multiselect("Leads", LEADS, key=ui.remember("leads", list(LEADS)), on_change=ui.store,
@@ -66,7 +73,9 @@ def sheet() -> None:
                                  help=f"The record is {recording.duration:.1f} s long; the sheet shows "
                                       f"{options.window(recording)[1]:g} s at {speed} mm/s.")
         options = replace(options, start=start)
-    figure = ui.view_figure(ui.record_key(recording), options, (), _recording=recording)
+    key = ui.record_key(recording)
+    marks = rpeak_times(ui.measurements(key, powerline(), recording)) if mark else ()
+    figure = ui.view_figure(key, options, marks, _recording=recording)
     st.plotly_chart(figure, key="ecg_sheet", theme=None, config=PLOT_CONFIG)
     st.caption("Zoom: drag a box, or scroll over the sheet; pan with the pan tool; double-click to reset. "
                f"The tracing is the record at its own {recording.fs:g} Hz.")
@@ -75,5 +84,16 @@ def sheet() -> None:
 sheet()
 
 st.header("Measurements", divider="gray")
-# TODO(helper E): show mrm.measure.measure_ecg(recording) here (table + R peaks on the rhythm strip) once it lands.
-st.info("Automated interval measurements (mrm.measure) are not available in this version yet.")
+st.info(f"Heart rate, intervals and axis below are {AUTOMATED_LABEL}: check them on the tracing.",
+        icon=":material/straighten:")
+c1, _ = st.columns([1, 3])
+c1.selectbox("Mains frequency (Hz)", [50, 60], key=ui.remember("powerline", 50), on_change=ui.store,
+             args=("powerline",), help="Notched out before measuring: 50 Hz in Europe and China, 60 Hz in America.")
+result = ui.measurements(ui.record_key(recording), powerline(), recording)
+st.table(measurement_table(result).set_index("measurement"))
+for warning in result.warnings:
+    st.warning(warning)
+st.caption(f"Measured on the record at its own {recording.fs:g} Hz: R peaks from all leads together "
+           f"({len(result.rpeaks)} beats), intervals on the median beat, global onsets and offsets over the leads. "
+           "A value that fails or lies outside physiological limits is reported as not measurable, never as a "
+           "number.")

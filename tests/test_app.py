@@ -28,12 +28,14 @@ from mrm.app import (
     simulate_recording,
     training_note,
 )
+from mrm.app.measurements import measurement_table, rpeak_times
 from mrm.app.sources import available_datasets, describe_labels, find_weights, load_record, resolve_data_dir
 from mrm.data.cpsc2018 import load_cpsc2018
 from mrm.data.preprocess import MODEL_FS
 from mrm.data.ptbxl import load_ptbxl
 from mrm.data.recording import LEADS
 from mrm.errors import ECGInputError
+from mrm.measure import measure_ecg
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "streamlit_app.py")
@@ -408,3 +410,42 @@ def test_synthetic_source_choice(monkeypatch, shared_data):
     at.button(key="synthetic_use").click().run()
     assert _ok(at).session_state["view"] == ViewState("synthetic", "100bpm")
     assert "synthetic, not a real patient" in at.subheader[0].value
+
+
+def test_measurement_table_says_why_instead_of_a_number(ptbxl_dir):
+    index = load_ptbxl(ptbxl_dir)
+    table = measurement_table(measure_ecg(load_record(index, "ptbxl", "1"))).set_index("measurement")
+    assert table.loc["Heart rate", "status"] == "measured" and table.loc["Heart rate", "value"].endswith(" bpm")
+    assert 55 <= float(table.loc["Heart rate", "value"].split()[0]) <= 75  # sinus rhythm, 10 beats in 10 s
+    # ecg_id 17 is atrial flutter at about 140 bpm: no PR interval can be read, and none is shown.
+    flutter = measure_ecg(load_record(index, "ptbxl", "17"))
+    table = measurement_table(flutter).set_index("measurement")
+    assert table.loc["PR interval", "value"] == ""
+    assert table.loc["PR interval", "status"].startswith(("not measurable: ", "not applicable: "))
+    assert rpeak_times(flutter) == tuple(round(r / 500.0, 6) for r in flutter.rpeaks)
+
+
+def test_ecg_page_shows_measurements_and_r_peaks(monkeypatch, shared_data):
+    at = _app(monkeypatch, shared_data, dataset="ptbxl", record="1")
+    at = _ok(at.switch_page(ECG_PAGE).run())
+    expected = measure_ecg(load_record(load_ptbxl(shared_data / "ptb-xl"), "ptbxl", "1"))
+    shown = at.table[1].value
+    assert shown.index.tolist() == [m.label for m in expected.all()]
+    assert shown["value"].tolist() == measurement_table(expected)["value"].tolist()
+    assert any("automated estimates" in i.value for i in at.info)
+    marks = [t for t in _sheet(at)["data"] if t.get("name") == "R peak (automated)"]
+    assert len(marks) == 1
+    times = np.asarray(expected.rpeaks) / expected.fs
+    # Marked on the II panel (first quarter of the sheet) and on the whole rhythm strip.
+    assert len(_decode(marks[0]["customdata"])) == len(times) + int((times < 2.5).sum())
+    at.toggle(key="_w_mark_rpeaks").set_value(False).run()
+    assert not [t for t in _sheet(_ok(at))["data"] if t.get("name") == "R peak (automated)"]
+
+
+def _decode(array) -> np.ndarray:
+    """A plotly JSON array, plain or typed (``{"dtype", "bdata"}``)."""
+    if isinstance(array, dict):
+        import base64
+
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+    return np.asarray(array)

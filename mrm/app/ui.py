@@ -24,6 +24,7 @@ from mrm.data.cpsc2018 import CPSC2018, load_cpsc2018
 from mrm.data.ptbxl import PTBXL, load_ptbxl
 from mrm.data.recording import Recording
 from mrm.errors import ECGInputError
+from mrm.measure import Measurements, measure_ecg
 from mrm.viz import Marker
 
 #: Pages, as registered with ``st.navigation`` in streamlit_app.py (paths relative to it).
@@ -180,6 +181,12 @@ def view_figure(key: str, options: ViewOptions, marker_times: tuple[float, ...],
     markers = [Marker(list(marker_times), lead=options.rhythm_lead, label="R peak (automated)")] if marker_times \
         else []
     return build_view(_recording, options, markers=markers)
+
+
+@st.cache_data(max_entries=32, show_spinner="Measuring ...")
+def measurements(key: str, powerline: float, _recording: Recording) -> Measurements:
+    """:func:`mrm.measure.measure_ecg` at the record's own rate, cached by (record key, mains frequency)."""
+    return measure_ecg(_recording, powerline=powerline)
 
 
 def record_banner(recording: Recording) -> None:
