@@ -188,7 +188,7 @@ def delineate_beat(
         if stop - p_start < int(round(_MIN_P_WINDOW * fs)):
             p_reason = "the T wave runs into the next QRS complex, leaving no interval in which to see P waves"
         else:
-            corr, snr = _p_consistency(epochs, p_start, stop, fs)
+            corr, snr = _p_consistency(epochs[:, usable], p_start, stop, fs)
             p_waves = bool(corr >= settings.p_min_correlation and snr >= settings.p_min_snr)
     return Delineation(qrs_on, qrs_off, t_offset, p_onset, p_waves, leads, corr, snr, p_reason)
 

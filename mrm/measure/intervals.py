@@ -235,7 +235,7 @@ def _report(
             else _not("qt", "no T-wave end was found in any lead")
         )
         pr = _pr(d)
-        axis = _axis(beat, d)
+        axis = _axis(beat, d) if qrs.measured else _not("axis", "needs a measured QRS complex")
         fiducials = Fiducials(
             p_onset=d.p_onset if pr.measured else None,
             qrs_onset=d.qrs_onset,
