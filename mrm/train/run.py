@@ -89,7 +89,8 @@ def train_task(
         "input_policy": policy.to_dict(),
         "training_data": {
             "dataset": config.dataset,
-            "records": "the PTB-XL records at hand (see docs/benchmarks.md for which)",
+            "records": f"{len(data.ids)} records of the task with signals in {Path(data_dir).name}/ "
+            "(the complete PTB-XL has 21,799; see docs/benchmarks.md for which records these are)",
             "train_folds": [f for f in range(1, 11) if f not in (config.val_fold, config.test_fold)],
             "val_fold": config.val_fold,
             "test_fold": config.test_fold,
