@@ -158,6 +158,14 @@ def test_explain_gives_the_prediction_and_both_explanations(predictor, fold10):
     top = int(np.argmax(result.prediction.probabilities()))
     assert result.attribution.code == predictor.classes[top]
     assert result.attention.times.size == rec.n_samples
+    # Grad-CAM's forward pass also gives the attention maps: the same as computed on their own
+    cam = explain(predictor, rec, target="MI", method="grad_cam_lr")
+    alone = attention_maps(predictor, rec)
+    np.testing.assert_allclose(cam.attention.hr, alone.hr, atol=1e-6)
+    np.testing.assert_allclose(cam.attention.lr, alone.lr, atol=1e-6)
+    np.testing.assert_allclose(cam.attribution.values, attribute(predictor, rec, "MI", "grad_cam_lr").values,
+                               atol=1e-6)
+    assert cam.prediction.probabilities().tolist() == predictor.predict(rec).probabilities().tolist()
     with pytest.raises(ValueError, match="unknown class 'XYZ'"):
         attribute(predictor, rec, "XYZ")
     no_attention = Predictor(create_model("tiny", 2, attention=False), minimal_card(["A", "B"]))

@@ -139,11 +139,7 @@ def attention_maps(predictor: Predictor, recording: Recording) -> AttentionMaps:
     ((3800,), (3800,), 7.598)
     """
     x = predictor.prepare(recording)
-    hr, lr = attention_on_model_axis(predictor, x)
-    times = recording.time()
-    # The model's sample k covers [k, k + 1) / fs_model seconds; hold its value over the record's samples there.
-    k = np.minimum(np.floor(times * predictor.policy.fs + 1e-6).astype(np.int64), x.n_samples - 1)
-    return AttentionMaps(times=times, hr=hr[k], lr=lr[k], fs=recording.fs)
+    return _on_record_axis(predictor, x, *attention_on_model_axis(predictor, x))
 
 
 def attribute(
@@ -180,15 +176,7 @@ def attribute(
     probs = predictor.probabilities([x]).fused[0]
     index = int(np.argmax(probs)) if target is None else _class_index(predictor, target)
     values = attribution_values(predictor, x, method, [index], n_steps=n_steps)[0]
-    return Attribution(
-        code=predictor.classes[index],
-        name=predictor.class_names[index],
-        method=method,
-        values=values,
-        fs=predictor.policy.fs,
-        probability=float(probs[index]),
-        lead_resolved=method == "integrated_gradients",
-    )
+    return _attribution(predictor, index, method, values, float(probs[index]))
 
 
 def explain(
@@ -201,12 +189,43 @@ def explain(
     """Predict a record and explain it: attention maps of both branches and the attribution of one class.
 
     ``target`` defaults to the class of highest probability. ``attention`` is None for networks without attention.
+    The record is prepared once; Grad-CAM and the attention maps share one forward pass.
     """
-    prediction = predictor.predict(recording)
-    if target is None:
-        target = int(np.argmax(prediction.probabilities()))
-    attention = attention_maps(predictor, recording) if _has_attention(predictor) else None
-    return Explanation(prediction, attention, attribute(predictor, recording, target, method, n_steps))
+    x = predictor.prepare(recording)
+    (prediction,) = predictor.predict_prepared([x])
+    probs = prediction.probabilities()
+    index = int(np.argmax(probs)) if target is None else _class_index(predictor, target)
+    attention = None
+    if method in ("grad_cam_hr", "grad_cam_lr"):
+        cam, maps = _grad_cam(predictor, x, [index], method[-2:], with_attention=_has_attention(predictor))
+        values = np.repeat(cam[:, None, :], 12, axis=1)[0]
+        if maps is not None:
+            attention = _on_record_axis(predictor, x, *maps)
+    else:
+        values = attribution_values(predictor, x, method, [index], n_steps=n_steps)[0]
+        if _has_attention(predictor):
+            attention = _on_record_axis(predictor, x, *attention_on_model_axis(predictor, x))
+    return Explanation(prediction, attention, _attribution(predictor, index, method, values, float(probs[index])))
+
+
+def _on_record_axis(predictor: Predictor, x: ModelInput, hr: np.ndarray, lr: np.ndarray) -> AttentionMaps:
+    times = x.recording.time()
+    # The model's sample k covers [k, k + 1) / fs_model seconds; hold its value over the record's samples there.
+    k = np.minimum(np.floor(times * predictor.policy.fs + 1e-6).astype(np.int64), x.n_samples - 1)
+    return AttentionMaps(times=times, hr=hr[k], lr=lr[k], fs=x.recording.fs)
+
+
+def _attribution(predictor: Predictor, index: int, method: str, values: np.ndarray, probability: float
+                 ) -> Attribution:
+    return Attribution(
+        code=predictor.classes[index],
+        name=predictor.class_names[index],
+        method=method,
+        values=values,
+        fs=predictor.policy.fs,
+        probability=probability,
+        lead_resolved=method == "integrated_gradients",
+    )
 
 
 # --- on the model's axis (also used by the deletion test) -------------------------------------------------------
@@ -223,7 +242,7 @@ def attribution_values(
     if method == "integrated_gradients":
         return _integrated_gradients(predictor, x, classes, n_steps)
     if method in ("grad_cam_hr", "grad_cam_lr"):
-        cam = _grad_cam(predictor, x, classes, method[-2:])
+        cam, _ = _grad_cam(predictor, x, classes, method[-2:])
         return np.repeat(cam[:, None, :], 12, axis=1)
     if method in ATTENTION_METHODS:
         hr, lr = attention_on_model_axis(predictor, x)
@@ -283,26 +302,34 @@ def _integrated_gradients(predictor: Predictor, x: ModelInput, classes: Sequence
     return torch.stack(out).numpy().astype(np.float32)
 
 
-def _grad_cam(predictor: Predictor, x: ModelInput, classes: Sequence[int], branch: str) -> np.ndarray:
-    head = predictor.model.heads[branch] if hasattr(predictor.model, "heads") else None
-    if head is None or branch not in predictor.model.heads:
+def _grad_cam(
+    predictor: Predictor, x: ModelInput, classes: Sequence[int], branch: str, with_attention: bool = False
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """(len(classes), n) Grad-CAM maps of one branch, and the attention maps of the same forward pass if asked."""
+    heads = getattr(predictor.model, "heads", None)
+    if heads is None or branch not in heads:
         raise ValueError(f"{predictor.name} has no {branch.upper()} branch for Grad-CAM.")
     captured = []
-    hook = head.register_forward_pre_hook(lambda _module, args: captured.append(args[0]))
+    hook = heads[branch].register_forward_pre_hook(lambda _module, args: captured.append(args[0]))
+    window = predictor.policy.window
     try:
         with torch.enable_grad():
             # The frozen network builds a graph only when its input asks for gradients.
-            windows = _windows(torch.from_numpy(_padded(x)), x, predictor.policy.window).requires_grad_(True)
-            logits = getattr(predictor.model(windows), f"logits_{branch}")
-            features = captured[0]
+            windows = _windows(torch.from_numpy(_padded(x)), x, window).requires_grad_(True)
+            out = predictor.model(windows)
+            logits, features = getattr(out, f"logits_{branch}"), captured[0]
             cams = []
             for c in classes:
                 (grad,) = torch.autograd.grad(logits[:, c].sum(), features, retain_graph=True)
                 cam = torch.relu((grad.mean(dim=2, keepdim=True) * features).sum(dim=1))
-                cams.append(place_windows(cam.detach().numpy(), x.starts, predictor.policy.window, x.n_samples))
+                cams.append(place_windows(cam.detach().numpy(), x.starts, window, x.n_samples))
     finally:
         hook.remove()
-    return np.stack(cams)
+    maps = None
+    if with_attention:
+        maps = tuple(place_windows(a.detach().numpy(), x.starts, window, x.n_samples) for a in (out.attn_hr,
+                                                                                                 out.attn_lr))
+    return np.stack(cams), maps
 
 
 def _padded(x: ModelInput) -> np.ndarray:

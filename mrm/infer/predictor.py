@@ -295,7 +295,10 @@ class Predictor:
 
     def predict_many(self, recordings: Sequence[Recording], batch_size: int = 256) -> list[Prediction]:
         """Predict several records at once (their windows share forward passes of up to ``batch_size``)."""
-        inputs = [self.prepare(r) for r in recordings]
+        return self.predict_prepared([self.prepare(r) for r in recordings], batch_size)
+
+    def predict_prepared(self, inputs: Sequence[ModelInput], batch_size: int = 256) -> list[Prediction]:
+        """Predict records already made ready by :meth:`prepare`."""
         if not inputs:
             return []
         probs = self.probabilities(inputs, batch_size)

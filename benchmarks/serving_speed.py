@@ -1,0 +1,171 @@
+"""Serving speed of the Predictor on this machine: load time, latency, throughput, memory, explanation time.
+
+Not a test: run it by hand and paste its table into docs/benchmarks_serving.md with the command line.
+
+    python benchmarks/serving_speed.py --weights weights/mrm_superdiagnostic.pt --data-dir data --threads 1 2
+
+Records are PTB-XL fold-10 records at 500 Hz, read once into memory (so resampling to 100 Hz is timed, file
+reading is not), except for the end-to-end row, which reads WFDB files from a folder as ``mrm predict`` does.
+Speed does not depend on the weights' values: ``--config cpu`` times an untrained network of that configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from mrm.data import load_ptbxl  # noqa: E402
+from mrm.infer.batch import predict_paths  # noqa: E402
+from mrm.infer.explain import attention_maps, attribute, explain  # noqa: E402
+from mrm.infer.predictor import Predictor, minimal_card  # noqa: E402
+from mrm.model import create_model  # noqa: E402
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timings(fn, items, warmup: int = 3) -> np.ndarray:
+    for item in items[:warmup]:
+        fn(item)
+    out = []
+    for item in items:
+        started = time.perf_counter()
+        fn(item)
+        out.append(time.perf_counter() - started)
+    return np.array(out)
+
+
+def load_seconds(weights: Path, repeats: int) -> tuple[float, float]:
+    """Median (import of torch and mrm, Predictor.load) in fresh processes."""
+    code = (
+        "import time; t0 = time.perf_counter(); import torch; from mrm.infer.predictor import Predictor; "
+        f"t1 = time.perf_counter(); Predictor.load({str(weights)!r}); t2 = time.perf_counter(); print(t1 - t0, t2 - t1)"
+    )
+    runs = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+        runs.append([float(v) for v in out.stdout.split()])
+    return tuple(np.median(np.array(runs), axis=0))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--weights", type=Path)
+    which.add_argument("--config", help="time an untrained network of this configuration (e.g. cpu)")
+    parser.add_argument("--data-dir", default="data", help="data root holding ptb-xl/ (default: ./data)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--n-single", type=int, default=100, help="records timed one at a time")
+    parser.add_argument("--n-batch", type=int, default=328, help="records of the throughput run")
+    parser.add_argument("--n-explain", type=int, default=20)
+    parser.add_argument("--n-steps", type=int, default=16, help="integration points of integrated gradients")
+    parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    args = parser.parse_args()
+
+    if args.weights:
+        predictor = Predictor.load(args.weights)
+        load_import, load = load_seconds(args.weights, 5)
+    else:
+        predictor = Predictor(create_model(args.config, 5), minimal_card(["CD", "HYP", "MI", "NORM", "STTC"]))
+        load_import, load = float("nan"), float("nan")
+    rss_loaded = peak_rss_mb()
+    index = load_ptbxl(Path(args.data_dir) / "ptb-xl").filter(folds=10, fs=500)
+    ids = [int(i) for i in index.ecg_ids[: max(args.n_single, args.n_batch, args.n_explain)]]
+    records = [index.load_record(i, fs=500) for i in ids]
+    low = [index.load_record(i, fs=100) for i in ids[: args.n_single]]
+
+    folder = Path(tempfile.mkdtemp(prefix="mrm-bench-"))
+    for i in ids[: args.n_batch]:
+        stem = (index.folder / index.metadata.loc[i, "filename_hr"]).resolve()
+        for ext in (".hea", ".dat"):
+            (folder / f"{stem.name}{ext}").symlink_to(stem.with_suffix(ext))
+
+    rows = []
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        single = timings(predictor.predict, records[: args.n_single])
+        single100 = timings(predictor.predict, low)
+        predictor.predict_many(records[:64])
+        started = time.perf_counter()
+        for start in range(0, args.n_batch, 64):
+            predictor.predict_many(records[start : min(start + 64, args.n_batch)])
+        batched = args.n_batch / (time.perf_counter() - started)
+        started = time.perf_counter()
+        n_files = sum(1 for _ in predict_paths(predictor, [folder]))
+        end_to_end = n_files / (time.perf_counter() - started)
+        subset = records[: args.n_explain]
+        attn = timings(lambda r: attention_maps(predictor, r), subset)
+        ig = timings(lambda r: attribute(predictor, r, method="integrated_gradients", n_steps=args.n_steps), subset)
+        cam = timings(lambda r: attribute(predictor, r, method="grad_cam_hr"), subset)
+        both_ig = timings(lambda r: explain(predictor, r, method="integrated_gradients", n_steps=args.n_steps),
+                          subset)
+        both_cam = timings(lambda r: explain(predictor, r, method="grad_cam_hr"), subset)
+        rows.append({
+            "threads": threads,
+            "latency_500hz_p50_ms": 1e3 * np.percentile(single, 50),
+            "latency_500hz_p95_ms": 1e3 * np.percentile(single, 95),
+            "latency_100hz_p50_ms": 1e3 * np.percentile(single100, 50),
+            "latency_100hz_p95_ms": 1e3 * np.percentile(single100, 95),
+            "throughput_in_memory_per_s": batched,
+            "throughput_files_per_s": end_to_end,
+            "attention_p50_ms": 1e3 * np.median(attn),
+            "integrated_gradients_p50_ms": 1e3 * np.median(ig),
+            "grad_cam_hr_p50_ms": 1e3 * np.median(cam),
+            "explain_ig_p50_ms": 1e3 * np.median(both_ig),
+            "explain_grad_cam_p50_ms": 1e3 * np.median(both_cam),
+            "peak_rss_mb": peak_rss_mb(),
+        })
+    for p in folder.iterdir():
+        p.unlink()
+    folder.rmdir()
+
+    meta = {
+        "weights": str(args.weights) if args.weights else f"untrained {args.config}",
+        "model": predictor.card.get("model", {}).get("name", args.config),
+        "policy": predictor.policy.to_dict(),
+        "load_import_s": load_import,
+        "load_s": load,
+        "rss_after_load_mb": rss_loaded,
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "torch": torch.__version__,
+        "n_single": args.n_single,
+        "n_batch": args.n_batch,
+        "n_explain": args.n_explain,
+        "ig_steps": args.n_steps,
+    }
+    print(f"weights {meta['weights']}; policy {meta['policy']}; load {load:.3f} s after importing torch and mrm "
+          f"({load_import:.2f} s); peak RSS after loading {rss_loaded:.0f} MB; load average at the end "
+          f"{meta['load_average'][0]:.1f} on {meta['cores']} cores")
+    header = ["threads", "p50 500 Hz (ms)", "p95 500 Hz (ms)", "p50 100 Hz (ms)", "p95 100 Hz (ms)",
+              "batched (rec/s)", "files (rec/s)", "attention (ms)", f"IG-{args.n_steps} (ms)", "Grad-CAM HR (ms)",
+              "attention+IG (ms)", "attention+Grad-CAM (ms)", "peak RSS (MB)"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in rows:
+        values = [r["threads"], *(f"{v:.1f}" for k, v in r.items() if k != "threads")]
+        print("| " + " | ".join(str(v) for v in values) + " |")
+    if args.json:
+        args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
