@@ -2,14 +2,13 @@
 
 Data flow (B = batch, L = input samples)::
 
-    x (B, 12, L) -> stem (full length) -+-> split HR (C_hr, L/2) -> stage 1 -+         +-> stage n -> attention -> head
-                                        |                                  exchange ...  exchange
-                                        +-> split LR (C_lr, L/4) -> stage 1 -+         +-> stage n -> attention -> head
+    x (B, 12, L) -> stem -+-> split HR (C_hr, L/2) -> n x [stage -> exchange] -> attention -> head HR -+-> fused
+                          +-> split LR (C_lr, L/4) -> n x [stage -> exchange] -> attention -> head LR -+
 
 The exchange (HR -> LR by a stride-2 conv, LR -> HR by upsampling, each added to the other stream) follows every
-stage, which is the paper's feature complementary mechanism that the authors' released forward pass never calls.
-Attention comes once per branch, after the last exchange, so that each returned temporal attention map is exactly
-the gate on the features its own head pools.
+stage, the last included: the paper's feature complementary mechanism, which the authors' released forward pass
+never calls. Attention comes once per branch, after the last exchange, so that each returned temporal attention
+map is exactly the gate on the features its own head pools.
 """
 
 from __future__ import annotations
