@@ -256,34 +256,37 @@ def tune(folder: Path) -> Settings:
                 diffs.append((b - a) * 1000 - ref)
         return float(np.std(diffs, ddof=1))
 
+    def objective(settings: Settings) -> float:
+        # The QRS onset enters all three intervals: every choice is judged on the sum of their SDs.
+        return sum(interval_sd(settings, name) for name in INTERVALS)
+
     best = replace(DEFAULT, qrs_onset_margin=0.0, qrs_offset_margin=0.0, t_margin=0.0, p_margin=0.0)
-    # 1. QRS edges: the thresholds and rank that make the QRS duration least scattered; margins remove the bias.
-    scored = []
-    for slope, fraction, rank in itertools.product((1.0, 2.0, 3.0, 4.0), (0.0, 0.03, 0.06), (1, 2, 3)):
-        s = replace(best, qrs_slope=slope, qrs_fraction=fraction, qrs_rank=rank)
-        scored.append((interval_sd(s, "qrs"), s))
-    sd, best = min(scored, key=lambda t: t[0])
-    on = errors(best, "qrs_onset").mean() / 1000
-    off = errors(best, "qrs_offset").mean() / 1000
-    best = replace(best, qrs_onset_margin=round(float(on), 3), qrs_offset_margin=round(float(-off), 3))
-    print(f"QRS duration SD {sd:.1f} ms", file=sys.stderr)
-    # 2. T end, then 3. P onset, each given the QRS onset.
-    scored = []
-    t_grid = itertools.product((0.06, 0.1, 0.15), (50.0, 75.0, 90.0, 100.0), (0.03, 0.05, 0.1))
-    for reference, percentile, amplitude in t_grid:
-        s = replace(best, t_reference=reference, t_percentile=percentile, t_min_amplitude=amplitude)
-        scored.append((interval_sd(s, "qt"), s))
-    sd, best = min(scored, key=lambda t: t[0])
+    grids = {
+        "QRS edges": [
+            {"qrs_slope": a, "qrs_fraction": b, "qrs_rank": c}
+            for a, b, c in itertools.product((1.0, 2.0, 3.0, 4.0), (0.0, 0.03, 0.06), (1, 2, 3))
+        ],
+        "T end": [
+            {"t_reference": a, "t_percentile": b, "t_min_amplitude": c}
+            for a, b, c in itertools.product((0.06, 0.1, 0.15), (50.0, 75.0, 90.0, 100.0), (0.03, 0.05, 0.1))
+        ],
+        "P onset": [
+            {"p_reference": a, "p_percentile": b, "p_min_amplitude": c}
+            for a, b, c in itertools.product((0.04, 0.06, 0.1), (0.0, 10.0, 25.0, 50.0), (0.02, 0.03, 0.05))
+        ],
+    }
+    for name, grid in grids.items():
+        score, best = min(((objective(replace(best, **g)), replace(best, **g)) for g in grid), key=lambda t: t[0])
+        print(f"{name}: sum of SDs {score:.1f} ms", file=sys.stderr)
+    # Margins: the mean offset of each global edge from the experts' (fiducial level), removed.
+    best = replace(
+        best,
+        qrs_onset_margin=round(float(errors(best, "qrs_onset").mean()) / 1000, 3),
+        qrs_offset_margin=round(float(-errors(best, "qrs_offset").mean()) / 1000, 3),
+    )
     best = replace(best, t_margin=round(float(-errors(best, "t_offset").mean()) / 1000, 3))
-    print(f"QT SD {sd:.1f} ms", file=sys.stderr)
-    scored = []
-    p_grid = itertools.product((0.04, 0.06, 0.1), (0.0, 10.0, 25.0, 50.0), (0.02, 0.03, 0.05))
-    for reference, percentile, amplitude in p_grid:
-        s = replace(best, p_reference=reference, p_percentile=percentile, p_min_amplitude=amplitude)
-        scored.append((interval_sd(s, "pr"), s))
-    sd, best = min(scored, key=lambda t: t[0])
     best = replace(best, p_margin=round(float(errors(best, "p_onset").mean()) / 1000, 3))
-    print(f"PR SD {sd:.1f} ms", file=sys.stderr)
+    print(", ".join(f"{name} SD {interval_sd(best, name):.1f} ms" for name in INTERVALS), file=sys.stderr)
     # 4. P-wave presence: the correlation threshold halfway between the two classes of records 1-50.
     corr = {True: [], False: []}
     for c in cache:

@@ -4,7 +4,8 @@
 
 Every PTB-XL record with a 500 Hz file and every CPSC2018 record present is measured at its own rate (500 Hz).
 Prints, per dataset: records, exceptions (any is a bug), the status counts of each measurement, the reasons
-given for "not measurable", and the median / 95th percentile / maximum time per record.
+given for "not measurable", the median / 95th percentile / maximum time per record, how the PR status relates
+to the records' rhythm statements (AFIB, AFLT, PACE), and, for PTB-XL, our frontal axis per ``heart_axis`` class.
 """
 
 from __future__ import annotations
@@ -24,8 +25,12 @@ from mrm.data.cpsc2018 import load_cpsc2018  # noqa: E402
 from mrm.data.ptbxl import load_ptbxl  # noqa: E402
 from mrm.measure import measure_ecg  # noqa: E402
 
+RHYTHMS = ("AFIB", "AFLT", "PACE")
 
-def run(name: str, records: list, load) -> str:
+
+def run(name: str, records: list, load, axis_class=None) -> str:
+    pr_by_rhythm: dict[str, Counter] = {}
+    axes: dict[str, list[float]] = {}
     statuses: dict[str, Counter] = {}
     reasons: Counter = Counter()
     failures, seconds = [], []
@@ -38,6 +43,11 @@ def run(name: str, records: list, load) -> str:
             failures.append((record, traceback.format_exc(limit=3)))
             continue
         seconds.append(time.perf_counter() - start)
+        labels = recording.labels or {}
+        rhythm = next((code for code in RHYTHMS if code in labels), "other")
+        pr_by_rhythm.setdefault(rhythm, Counter())[m.pr.status] += 1
+        if axis_class is not None and m.axis.measured and isinstance(axis_class(record), str):
+            axes.setdefault(axis_class(record), []).append(m.axis.value)
         for value in m.all():
             statuses.setdefault(value.name, Counter())[value.status] += 1
             if value.status == "not measurable":
@@ -61,6 +71,24 @@ def run(name: str, records: list, load) -> str:
             f"Time per record: median {np.median(s):.0f} ms, 95th percentile {np.percentile(s, 95):.0f} ms, "
             f"max {s.max():.0f} ms.",
         ]
+    lines += [
+        "",
+        "PR status by rhythm statement of the record (AFIB, AFLT, PACE; other: none of them):",
+        "",
+        "| rhythm | records | measured | not applicable | not measurable |",
+        "|---|---|---|---|---|",
+    ]
+    for rhythm, counts in sorted(pr_by_rhythm.items()):
+        lines.append(
+            f"| {rhythm} | {sum(counts.values())} | {counts['measured']} | {counts['not applicable']} "
+            f"| {counts['not measurable']} |"
+        )
+    if axes:
+        lines += ["", "Frontal QRS axis (degrees) by the dataset's axis class:", "",
+                  "| class | records | 5% | median | 95% |", "|---|---|---|---|---|"]
+        for cls, values in sorted(axes.items(), key=lambda kv: np.median(kv[1])):
+            p5, p50, p95 = np.percentile(values, [5, 50, 95])
+            lines.append(f"| {cls} | {len(values)} | {p5:.0f} | {p50:.0f} | {p95:.0f} |")
     for record, trace in failures[:5]:
         lines += ["", f"Exception on {record}:", "```", trace, "```"]
     return "\n".join(lines)
@@ -76,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.ptbxl:
         index = load_ptbxl(args.ptbxl)
         ids = [int(i) for i in index.metadata.index[index.has_signal(500)]][: args.limit]
-        parts.append(run("PTB-XL (500 Hz)", ids, lambda i: index.load_record(i, fs=500)))
+        heart_axis = index.metadata["heart_axis"]
+        parts.append(
+            run("PTB-XL (500 Hz)", ids, lambda i: index.load_record(i, fs=500), axis_class=heart_axis.get)
+        )
     if args.cpsc:
         cpsc = load_cpsc2018(args.cpsc).filter(with_signal=True)
         ids = list(cpsc.record_ids)[: args.limit]

@@ -1,13 +1,15 @@
 """Per-lead delineation of the median beat, and global onsets and offsets over the 12 leads.
 
-Each lead of the median beat gets its own QRS onset and offset (slope thresholds), T-wave end and P-wave onset
-(the trapezium-area method of Vázquez-Seisdedos et al., 2011, which needs no threshold). The global fiducials
-follow analysing electrocardiographs: the earliest onset and the latest offset over the leads, made robust
-to one stray lead by requiring agreement (the k-th earliest / latest lead, see :class:`Settings`).
+Each lead of the median beat gets its own QRS onset and offset (walking out from the steep part of its QRS
+until the slope meets the lead's noise floor), T-wave end and P-wave onset (the trapezium-area method of
+Vázquez-Seisdedos et al., 2011). The global fiducials follow analysing electrocardiographs: the earliest QRS
+onset and the latest QRS offset over the leads (pacemaker spikes removed first); the P onset and the T end,
+whose per-lead edges are less certain, at a percentile of the leads that show the wave (the median lead for
+the P onset, the 90th percentile for the T end). Fixed margins then bring the edges to where LUDB's
+cardiologists place them on average; every parameter is in :class:`Settings`, fitted on LUDB records 1-50.
 
 NeuroKit2's delineators work on one lead and place P and T edges unreliably (neuropsychology/NeuroKit#1042,
-#1032), and have no multi-lead rule; the benchmark (``benchmarks/measure_ludb.py``) compares them with this
-module on LUDB.
+#1032), and have no multi-lead rule; ``benchmarks/measure_ludb.py`` compares them with this module on LUDB.
 """
 
 from __future__ import annotations
@@ -38,13 +40,13 @@ class Settings:
     #: Global QRS onset / offset: the k-th earliest onset / k-th latest offset over the leads (1 = the extreme).
     qrs_rank: int = 1
     #: Added outside the detected edges: the cardiologists' marks lie this much further out on average.
-    qrs_onset_margin: float = 0.011
-    qrs_offset_margin: float = 0.008
+    qrs_onset_margin: float = 0.012
+    qrs_offset_margin: float = 0.009
     #: T end: trapezium reference point this long after the steepest T-wave downslope.
     t_reference: float = 0.06
     #: Global T end: this percentile of the leads' T ends (100 = the latest), over leads with a T wave.
-    t_percentile: float = 75.0
-    t_margin: float = 0.029
+    t_percentile: float = 90.0
+    t_margin: float = 0.021
     #: P onset: trapezium reference point this long before the steepest P-wave upslope.
     p_reference: float = 0.06
     #: Global P onset: this percentile of the leads' P onsets (0 = the earliest), over leads with a P wave.
@@ -281,7 +283,8 @@ def _trapezium(y: np.ndarray, tm: int, tr: int) -> int:
 
     Vázquez-Seisdedos et al. (2011): for a wave decaying from ``y[tm]`` towards its baseline, the area
     ``(y[tm] - y[t]) * (2 tr - t - tm) / 2`` peaks where the wave meets the baseline. ``tr`` may lie before
-    ``tm`` (a wave's onset), the formula is symmetric.
+    ``tm`` (a wave's onset), the formula is symmetric. A maximum at ``tr`` itself means the wave never met a
+    baseline inside the window: the callers then report no edge.
     """
     ts = np.arange(min(tm, tr), max(tm, tr) + 1)
     area = (y[tm] - y[ts]) * np.abs(2 * tr - ts - tm)
@@ -306,7 +309,8 @@ def _t_end(y: np.ndarray, on0: int, off0: int, end: int, fs: float, reference: f
     tr = min(tm + s(reference), end)
     if tr - tm < 3:
         return None, amplitude
-    return _trapezium(sign * y, tm, tr), amplitude
+    edge = _trapezium(sign * y, tm, tr)
+    return (None if edge == tr else edge), amplitude
 
 
 def _p_onset(y: np.ndarray, qon: int, start: int, fs: float, reference: float) -> tuple[int | None, float]:
@@ -327,7 +331,8 @@ def _p_onset(y: np.ndarray, qon: int, start: int, fs: float, reference: float) -
     tr = max(start, tm - s(reference))
     if tm - tr < 3:
         return None, amplitude
-    return _trapezium(sign * y, tm, tr), amplitude
+    edge = _trapezium(sign * y, tm, tr)
+    return (None if edge == tr else edge), amplitude
 
 
 def _kth(values: list[float], k: int, latest: bool) -> float | None:
