@@ -23,6 +23,7 @@ from mrm.data.cpsc2018 import CLASSES
 from mrm.data.inventory import DOWNLOAD_COMMANDS
 from mrm.data.ptbxl import NOISE_COLUMNS
 from mrm.data.readers import ACCEPTED_EXTENSIONS
+from mrm.data.recording import Recording
 
 SOURCES = {"PTB-XL": "ptbxl", "CPSC2018": "cpsc2018", "Upload": "upload", "Synthetic demo": "synthetic"}
 # Selectboxes list at most this many records; the filters, the ecg_id search and the table reach the rest.
@@ -218,18 +219,19 @@ def synthetic() -> None:
               args=("synthetic", f"{rate}bpm"))
 
 
-def chosen_record() -> None:
+def chosen_record() -> Recording | None:
     st.markdown("**Chosen record**")
     recording = ui.current_recording(root)
     if recording is None:
         st.info("No record is chosen yet: pick one on the left.")
-        return
+        return None
     ui.record_banner(recording)
     labels = describe_labels(recording, ui.dataset_index(root, "ptbxl") if recording.dataset == "ptbxl" else None)
     if labels:
         st.markdown("**Labels** (ground truth): " + "; ".join(labels))
     st.page_link(ui.ECG_PAGE, label="Open the 12-lead view", icon=":material/monitor_heart:")
     ui.input_check_panel(recording)
+    return recording
 
 
 if "source" not in st.session_state:
@@ -241,4 +243,8 @@ with left:
                                   on_change=ui.store, args=("source",), required=True)
     {"PTB-XL": ptbxl_browser, "CPSC2018": cpsc_browser, "Upload": upload, "Synthetic demo": synthetic}[source]()
 with right:
-    chosen_record()
+    chosen = chosen_record()
+upcoming = ui.view_options(chosen) if chosen is not None else None
+if upcoming is not None and upcoming.leads:
+    # Build the 12-lead view while the user reads the input check: opening it then only sends it (caches).
+    ui.sheet_figure(chosen, upcoming)

@@ -27,7 +27,7 @@ class InputCheck:
     warnings:
         The reader's and validator's warnings, one sentence each, in the order they were raised.
     notes:
-        What the app does with the record that the user should know (resampling for the model, synthetic data).
+        What the app does with the record that the user should know (resampling for the model).
     """
 
     rows: tuple[tuple[str, str], ...]
@@ -52,6 +52,8 @@ def check_input(recording: Recording) -> InputCheck:
     """
     name = _DATASET_NAMES.get(recording.dataset, recording.dataset)
     source = f"{name}: {recording.source}" if recording.source else name
+    if recording.dataset == "synthetic":
+        source += f" ({SYNTHETIC_LABEL})"
     ptp = np.ptp(recording.signal, axis=1) if recording.n_samples else np.zeros(len(LEADS))
     rows = (
         ("Source", source),
@@ -63,9 +65,6 @@ def check_input(recording: Recording) -> InputCheck:
         ("Peak-to-peak", f"{ptp.min():.2f}-{ptp.max():.2f} mV across leads"),
     )
     notes = []
-    if recording.dataset == "synthetic":
-        notes.append(f"This ECG is {SYNTHETIC_LABEL}: NeuroKit2's multi-lead simulation, shown so that the app "
-                     "works without any dataset.")
     if recording.fs != MODEL_FS:
         notes.append(f"The model sees this record resampled to {MODEL_FS:g} Hz (anti-aliased polyphase filter); "
                      f"the tracing and the measurements use its own {recording.fs:g} Hz.")

@@ -34,13 +34,14 @@ def simulate_recording(
     Returns
     -------
     Recording
-        ``dataset="synthetic"``, ``record_id`` like ``"70bpm"``, a first warning saying it is synthetic.
+        ``dataset="synthetic"``, ``record_id`` like ``"70bpm"``, ``source`` naming the simulation; the pages
+        print :data:`SYNTHETIC_LABEL` wherever it is shown.
 
     Examples
     --------
     >>> rec = simulate_recording(60, duration=5.0, fs=250.0)
-    >>> rec.dataset, rec.record_id, rec.signal.shape, rec.warnings[0]
-    ('synthetic', '60bpm', (12, 1250), '60bpm: synthetic, not a real patient (NeuroKit2 ECGSYN simulation at 60 bpm).')
+    >>> rec.dataset, rec.record_id, rec.signal.shape, rec.source
+    ('synthetic', '60bpm', (12, 1250), 'NeuroKit2 ECGSYN multi-lead simulation at 60 bpm, seed 0')
     """
     if not 30 <= int(heart_rate) <= 199:
         raise ValueError(f"heart_rate must be 30-199 bpm, got {heart_rate}")
@@ -52,7 +53,6 @@ def simulate_recording(
     # ECGSYN puts each lead's isoelectric line wherever its -0.4..1.2 mV scaling lands it; the median sample of
     # an ECG is on the baseline, so subtracting it gives the 0 mV baseline a real record has.
     signal = (signal - np.median(signal, axis=1, keepdims=True)).astype(np.float32)
-    warnings = [f"{record_id}: {SYNTHETIC_LABEL} (NeuroKit2 ECGSYN simulation at {int(heart_rate)} bpm)."]
-    warnings += validate_signal(signal, fs, record_id)
-    return Recording(signal, float(fs), record_id, dataset="synthetic", source="neurokit2.ecg_simulate",
-                     warnings=warnings)
+    warnings = validate_signal(signal, fs, record_id)
+    source = f"NeuroKit2 ECGSYN multi-lead simulation at {int(heart_rate)} bpm, seed {seed}"
+    return Recording(signal, float(fs), record_id, dataset="synthetic", source=source, warnings=warnings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -16,13 +17,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mrm.app.check import check_input
+from mrm.app.measurements import rpeak_times
 from mrm.app.sources import load_record, read_upload, record_title, resolve_data_dir
 from mrm.app.state import ViewState, training_note
 from mrm.app.synthetic import SYNTHETIC_LABEL
 from mrm.app.view import ViewOptions, build_view
 from mrm.data.cpsc2018 import CPSC2018, load_cpsc2018
+from mrm.data.preprocess import MODEL_FS
 from mrm.data.ptbxl import PTBXL, load_ptbxl
-from mrm.data.recording import Recording
+from mrm.data.recording import LEADS, Recording
 from mrm.errors import ECGInputError
 from mrm.measure import Measurements, measure_ecg
 from mrm.viz import Marker
@@ -187,6 +190,36 @@ def view_figure(key: str, options: ViewOptions, marker_times: tuple[float, ...],
 def measurements(key: str, powerline: float, _recording: Recording) -> Measurements:
     """:func:`mrm.measure.measure_ecg` at the record's own rate, cached by (record key, mains frequency)."""
     return measure_ecg(_recording, powerline=powerline)
+
+
+def powerline() -> float:
+    """The mains frequency the measurements notch out (the 12-lead page's setting; 50 Hz by default)."""
+    return float(st.session_state.get("powerline", 50))
+
+
+def view_options(recording: Recording) -> ViewOptions:
+    """The 12-lead view options of this session: the layout from the view state, the rest from the 12-lead page's
+    remembered controls (gain, speed, model input, leads, start), fitted to this record."""
+    values = st.session_state
+    compare = values.get("compare", "hide")
+    options = ViewOptions(
+        layout=view_state().layout, gain=values.get("gain", 10), speed=values.get("speed", 25),
+        compare=None if compare == "hide" or recording.fs == MODEL_FS else compare,
+    )
+    if options.layout == "12x1" or options.compare:
+        chosen = values.get("leads", list(LEADS))
+        options = replace(options, leads=tuple(lead for lead in LEADS if lead in chosen))
+    starts = options.starts(recording)
+    start = min(starts, key=lambda s: abs(s - float(values.get("start", 0.0))))
+    return replace(options, start=start)
+
+
+def sheet_figure(recording: Recording, options: ViewOptions) -> go.Figure:
+    """The 12-lead figure with the R peaks of the automated measurement when the page asks for them (cached)."""
+    key = record_key(recording)
+    marks = rpeak_times(measurements(key, powerline(), recording)) if st.session_state.get("mark_rpeaks", True) \
+        else ()
+    return view_figure(key, options, marks, _recording=recording)
 
 
 def record_banner(recording: Recording) -> None:
