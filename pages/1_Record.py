@@ -203,7 +203,9 @@ def upload() -> None:
     recording = ui.show_errors(lambda: ui.read_upload_cached(content, fs, units))
     if recording is None:
         return
-    if st.session_state.get("upload_digest") != digest:
+    current = ui.view_state()
+    chosen = (current.dataset, current.record) == ("upload", recording.source)
+    if st.session_state.get("upload_digest") != digest or not chosen:
         st.session_state["upload"] = recording
         st.session_state["upload_digest"] = digest
         ui.choose("upload", recording.source)

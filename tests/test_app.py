@@ -383,6 +383,15 @@ def test_upload_is_read_and_checked(monkeypatch, shared_data):
     assert at.table[0].value["value"]["Sampling rate"] == "500 Hz"
     at = _ok(at.switch_page(ECG_PAGE).run())
     assert len(_lead_traces(_sheet(at))) == 13
+    # Another record chosen, then the same files dropped again: the upload is the chosen record again.
+    at = _ok(at.switch_page(RECORD_PAGE).run())
+    at.segmented_control(key="_w_source").set_value("Synthetic demo").run()
+    at.button(key="synthetic_use").click().run()
+    assert at.session_state["view"].dataset == "synthetic"
+    at.segmented_control(key="_w_source").set_value("Upload").run()
+    at.file_uploader(key="uploader").set_value(
+        [(hea.name, hea.read_bytes(), "text/plain"), (dat.name, dat.read_bytes(), "application/x")]).run()
+    assert _ok(at).session_state["view"] == ViewState("upload", "00002_hr.hea")
 
     # A lone signal file: the reader's sentence, no traceback.
     at = _ok(_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
