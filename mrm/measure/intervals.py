@@ -200,11 +200,12 @@ def measure_ecg(recording: Recording, *, powerline: float = 50.0, settings: Sett
         warnings.append(f"{recording.record_id}: not measured in {', '.join(dead)} (flat or missing signal).")
     if not usable.any():
         return _nothing(fs, "every lead is flat or missing", warnings)
-    rpeaks = find_rpeaks(cleaned, fs)
+    despiked = remove_spikes(cleaned, fs)
+    rpeaks = find_rpeaks(despiked, fs, despiked=True)
     if len(rpeaks) == 0:
         return _nothing(fs, "no QRS complex was found", warnings)
     beat = median_beat(cleaned, rpeaks, fs)
-    epochs = beat_epochs(remove_spikes(cleaned, fs), beat) if beat is not None else None
+    epochs = beat_epochs(despiked, beat) if beat is not None else None
     delineation = delineate_beat(beat, epochs, settings) if beat is not None else None
     return _report(rpeaks, fs, beat, delineation, warnings)
 
