@@ -269,7 +269,7 @@ def test_fiducials_are_placed_on_every_beat():
 
 
 def test_ptbxl_and_cpsc2018_records_measure_without_exception(ptbxl, cpsc_dir):
-    ids = [int(i) for i in ptbxl.metadata.index[ptbxl.has_signal(500)]][:60]
+    ids = [int(i) for i in ptbxl.metadata.index[ptbxl.has_signal(500)]][:100]
     measured = 0
     for i in ids:
         m = measure_ecg(ptbxl.load_record(i, fs=500))
