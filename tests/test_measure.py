@@ -222,9 +222,10 @@ def test_flat_noisy_short_and_dead_inputs_never_raise(ptbxl):
     results = {name: measure_ecg(rec.with_signal(x, rec.fs)) for name, x in cases.items()}
     for m in results.values():
         assert_consistent(m)
-    for name in ("flat", "all NaN", "0.3 s"):
+    for name in ("flat", "all NaN", "0.3 s", "noise"):
         assert all(v.status == NOT_MEASURABLE for v in results[name].all()), name
     assert "every lead is flat" in results["flat"].qrs.reason
+    assert "no QRS complex" in results["noise"].heart_rate.reason and len(results["noise"].rpeaks) == 0
     clean = measure_ecg(rec)
     for name in ("noisy record", "one dead lead", "spike"):
         m = results[name]

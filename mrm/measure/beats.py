@@ -130,7 +130,7 @@ def remove_spikes(signal: np.ndarray, fs: float) -> np.ndarray:
     return median_filter(signal, size=(1, size), mode="nearest")
 
 
-def qrs_energy(signal: np.ndarray, leads: np.ndarray) -> np.ndarray:
+def _qrs_energy(signal: np.ndarray, leads: np.ndarray) -> np.ndarray:
     """Sum of squared amplitudes over the given leads: large on every QRS whatever its polarity."""
     x = np.where(np.isfinite(signal[leads]), signal[leads], 0.0)
     return np.sum(x * x, axis=0)
@@ -179,7 +179,7 @@ def find_rpeaks(signal: np.ndarray, fs: float, *, despiked: bool = False) -> np.
     if not candidates:
         return np.zeros(0, dtype=np.int64)
     candidates.sort()
-    energy = qrs_energy(signal, leads)
+    energy = _qrs_energy(signal, leads)
     slope = np.abs(np.gradient(np.sqrt(energy))) * fs
     half = max(1, int(round(0.06 * fs)))
     min_votes = max(2, int(np.ceil(len(leads) / 2))) if len(leads) > 1 else 1
