@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from mrm.data.preprocess import MODEL_FS, resample
 from mrm.data.recording import Recording
+from mrm.viz.calipers import Calipers, caliper_path, span_paths
 from mrm.viz.paper import (
     GRID_MAJOR,
     GRID_MINOR,
@@ -125,6 +126,7 @@ def ecg_figure(
     rhythm_lead: str = "II",
     markers: Sequence[Marker] | None = None,
     bands: Sequence[Band] | None = None,
+    calipers: Calipers | None = None,
     title: str | None = None,
     height: int | None = None,
     uirevision: str | None = None,
@@ -149,6 +151,8 @@ def ecg_figure(
         Points to mark on every panel of a lead (e.g. R peaks on lead II and its rhythm strip).
     bands:
         Time intervals shaded over the sheet's height; one trace per (name, colour, opacity) group.
+    calipers:
+        Fiducial lines across every panel and labelled interval brackets (:class:`mrm.viz.calipers.Calipers`).
     title, height:
         Figure title and height in pixels (default: 4 px per paper mm).
     uirevision:
@@ -179,7 +183,8 @@ def ecg_figure(
     _check_window(recording, start)
     caption = f"{speed:g} mm/s, {gain:g} mm/mV, {recording.fs:g} Hz"
     return _sheet_figure(
-        geometry, [recording], caption=caption, markers=markers, bands=bands, title=title, height=height,
+        geometry, [recording], caption=caption, markers=markers, bands=bands, calipers=calipers, title=title,
+        height=height,
         uirevision=uirevision or f"{recording.dataset}/{recording.record_id}/{layout}",
     )
 
@@ -196,6 +201,7 @@ def ecg_compare_figure(
     duration: float = 10.0,
     markers: Sequence[Marker] | None = None,
     bands: Sequence[Band] | None = None,
+    calipers: Calipers | None = None,
     title: str | None = None,
     height: int | None = None,
     uirevision: str | None = None,
@@ -212,7 +218,7 @@ def ecg_compare_figure(
         ``"overlay"``: both traces on each lead's row (black native, blue model rate), sharing the row's
         display offset so that they coincide where the signals agree. ``"stacked"``: each lead gets two rows,
         native then model rate; x is time in both, so a horizontal zoom shows the same stretch in each.
-    gain, speed, leads, start, duration, markers, bands, title, height, uirevision:
+    gain, speed, leads, start, duration, markers, bands, calipers, title, height, uirevision:
         As for :func:`ecg_figure` (markers go on the native traces).
 
     Examples
@@ -240,7 +246,7 @@ def ecg_compare_figure(
     _check_window(recording_native, start)
     return _sheet_figure(
         geometry, [recording_native, recording_model], caption=caption, markers=markers, bands=bands,
-        title=title, height=height,
+        calipers=calipers, title=title, height=height,
         uirevision=uirevision or f"{recording_native.dataset}/{recording_native.record_id}/compare-{mode}",
     )
 
@@ -260,6 +266,7 @@ def _sheet_figure(
     caption: str,
     markers: Sequence[Marker] | None,
     bands: Sequence[Band] | None,
+    calipers: Calipers | None,
     title: str | None,
     height: int | None,
     uirevision: str,
@@ -311,7 +318,39 @@ def _sheet_figure(
             marker=dict(symbol=marker.symbol, size=8, color=marker.colour), customdata=mt,
             hovertemplate=f"{marker.label} ({marker.lead}) at %{{customdata:.3f}} s<extra></extra>",
         ))
+    if calipers:
+        traces += _caliper_traces(calipers, recordings[0], geometry, offsets)
     lay = paper_layout(
-        geometry, caption=caption, title=title, height=height, uirevision=uirevision, legend=bool(markers or bands)
+        geometry, caption=caption, title=title, height=height, uirevision=uirevision,
+        legend=bool(markers or bands or calipers),
     )
     return go.Figure(data=traces, layout=lay)
+
+
+def _caliper_traces(
+    calipers: Calipers, native: Recording, geometry: PaperGeometry, offsets: dict[Panel, float]
+) -> list[go.Scatter]:
+    """One line trace per caliper, one for the interval brackets and one for their labels.
+
+    No ``meta`` (that marks lead traces) and no hover (the table under the sheet has the values).
+    """
+    traces = []
+    for caliper in calipers.lines:
+        x, y = caliper_path(caliper, geometry)
+        traces.append(go.Scatter(
+            x=x, y=y, mode="lines", name=caliper.label, line=dict(color=caliper.colour, width=1.2, dash=caliper.dash),
+            hoverinfo="skip",
+        ))
+    if calipers.spans:
+        x, y, labels = span_paths(calipers.spans, native.signal, native.fs, geometry, offsets)
+        colour = calipers.spans[0].colour
+        traces.append(go.Scatter(
+            x=x, y=y, mode="lines", name="intervals", line=dict(color=colour, width=1.4), hoverinfo="skip",
+            showlegend=False,
+        ))
+        traces.append(go.Scatter(
+            x=[lx for lx, _, _, _ in labels], y=[ly for _, ly, _, _ in labels], text=[t for _, _, t, _ in labels],
+            textposition=[p for _, _, _, p in labels], mode="text", textfont=dict(size=10, color=colour),
+            name="interval labels", hoverinfo="skip", showlegend=False,
+        ))
+    return traces
