@@ -52,6 +52,10 @@ def sheet() -> None:
     )
     c5.toggle("R peaks", key=ui.remember("mark_rpeaks", True), on_change=ui.store, args=("mark_rpeaks",),
               help="Mark the R peaks found by the automated measurement on lead II and its rhythm strip.")
+    c5.toggle("Calipers", key=ui.remember("show_calipers", False), on_change=ui.store, args=("show_calipers",),
+              help="Draw where the automated measurement placed the P onset, QRS onset and offset and T end (the "
+                   "global fiducials of the median beat) on every beat it used, and the PR, QRS and QT intervals "
+                   "as brackets under the rhythm lead.")
     # The controls keep their values in session state (callbacks run before this line), so the options come
     # from there: the Record page builds the same figure ahead of time from the same keys.
     options = ui.view_options(recording)

@@ -28,7 +28,7 @@ from mrm.app import (
     simulate_recording,
     training_note,
 )
-from mrm.app.measurements import measurement_table, rpeak_times
+from mrm.app.measurements import CALIPER_STYLES, measurement_calipers, measurement_table, rpeak_times
 from mrm.app.sources import available_datasets, describe_labels, find_weights, load_record, resolve_data_dir
 from mrm.data.cpsc2018 import load_cpsc2018
 from mrm.data.preprocess import MODEL_FS
@@ -459,3 +459,71 @@ def _decode(array) -> np.ndarray:
 
         return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
     return np.asarray(array)
+
+
+# ---------------------------------------------------------------- calipers (issue 10)
+
+CALIPERS = [label for label, _, _ in CALIPER_STYLES]  # P onset, QRS onset, QRS offset, T end
+
+
+def _lines(trace) -> tuple[np.ndarray, np.ndarray]:
+    """x of each vertical segment of a caliper trace, and the y of its middle (which row it is on)."""
+    x = np.array([v for v in trace.x if v is not None], dtype=float).reshape(-1, 2)
+    y = np.array([v for v in trace.y if v is not None], dtype=float).reshape(-1, 2)
+    assert (x[:, 0] == x[:, 1]).all()  # vertical
+    return x[:, 0], y.mean(axis=1)
+
+
+def test_calipers_sit_on_the_measured_fiducials_of_every_beat(ptbxl_dir):
+    rec = load_record(load_ptbxl(ptbxl_dir), "ptbxl", "1")
+    m = measure_ecg(rec)
+    assert all(v.measured for v in (m.pr, m.qrs, m.qt))
+    times = m.fiducials.on_beats(m.median_beat.beats, m.fs)  # (beats, 4)
+    calipers = measurement_calipers(m, 0.0, 10.0)
+    fig = build_view(rec, ViewOptions(), calipers=calipers)
+    speed, strip_baseline = 25.0, 20.0  # 3x4 at 25 mm/s: the rhythm strip is the bottom row, baseline 20 mm
+    drawn = {t.name: t for t in fig.data if t.name in CALIPERS}
+    assert list(drawn) == CALIPERS
+    for k, name in enumerate(CALIPERS):
+        x, y = _lines(drawn[name])
+        inside = times[:, k][(times[:, k] >= 0) & (times[:, k] < 10)]
+        # On the rhythm strip: one line per beat, at the fiducial's time.
+        np.testing.assert_allclose(np.sort(x[y == strip_baseline]), np.sort(inside) * speed, atol=1e-6)
+        # And on the three lead panels of the column that shows that moment.
+        assert len(x) == 4 * len(inside)
+    # The brackets run from one fiducial to the other on the first whole beat, and say the table's values.
+    p_on, q_on, q_off, t_end = times[0]
+    spans = {s.label.split()[0]: s for s in calipers.spans}
+    assert [(s.t0, s.t1) for s in spans.values()] == [(p_on, q_on), (q_on, q_off), (q_on, t_end)]
+    assert [s.label for s in spans.values()] == [f"PR {m.pr.value:.0f} ms", f"QRS {m.qrs.value:.0f} ms",
+                                                 f"QT {m.qt.value:.0f} ms"]
+    for name, s in spans.items():
+        assert (s.t1 - s.t0) * 1000 == pytest.approx(getattr(m, name.lower()).value, abs=1e-6)
+    labels = next(t for t in fig.data if t.name == "interval labels")
+    assert list(labels.text) == [s.label for s in calipers.spans] * 2  # lead II panel and the rhythm strip
+    # A window that starts later brackets a later beat; the lines stay on every beat.
+    later = measurement_calipers(m, 5.0, 10.0)
+    assert later.lines == calipers.lines and min(s.t0 for s in later.spans) >= 5.0
+
+
+def test_calipers_leave_out_what_is_not_measured(ptbxl_dir):
+    # ecg_id 17, atrial flutter at 140/min: no PR, and the QRS offset (hence the QT) is not trustworthy.
+    m = measure_ecg(load_record(load_ptbxl(ptbxl_dir), "ptbxl", "17"))
+    assert not (m.pr.measured or m.qrs.measured or m.qt.measured)
+    calipers = measurement_calipers(m, 0.0, 10.0)
+    assert [line.label for line in calipers.lines] == ["QRS onset"] and calipers.spans == ()
+
+
+def test_ecg_page_calipers_toggle(monkeypatch, shared_data):
+    at = _app(monkeypatch, shared_data, dataset="ptbxl", record="1")
+    at = _ok(at.switch_page(ECG_PAGE).run())
+    assert at.toggle(key="_w_show_calipers").value is False
+    assert not [t for t in _sheet(at)["data"] if t.get("name") in CALIPERS]
+    at.toggle(key="_w_show_calipers").set_value(True).run()
+    spec = _sheet(_ok(at))
+    assert [t["name"] for t in spec["data"] if t.get("name") in CALIPERS] == CALIPERS
+    labels = next(t for t in spec["data"] if t.get("name") == "interval labels")["text"]
+    table = at.table[1].value
+    assert labels[:3] == [f"{name} {table.loc[label, 'value']}" for name, label in
+                          (("PR", "PR interval"), ("QRS", "QRS duration"), ("QT", "QT interval"))]
+    assert at.session_state["show_calipers"] is True  # remembered across pages

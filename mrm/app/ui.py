@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mrm.app.check import check_input
-from mrm.app.measurements import rpeak_times
+from mrm.app.measurements import measurement_calipers, rpeak_times
 from mrm.app.sources import load_record, read_upload, record_title, resolve_data_dir
 from mrm.app.state import ViewState, training_note
 from mrm.app.synthetic import SYNTHETIC_LABEL
@@ -28,7 +28,7 @@ from mrm.data.ptbxl import PTBXL, load_ptbxl
 from mrm.data.recording import LEADS, Recording
 from mrm.errors import ECGInputError
 from mrm.measure import Measurements, measure_ecg
-from mrm.viz import Marker
+from mrm.viz import Calipers, Marker
 
 #: Pages, as registered with ``st.navigation`` in streamlit_app.py (paths relative to it).
 RECORD_PAGE = "pages/1_Record.py"
@@ -179,11 +179,14 @@ def record_key(recording: Recording) -> str:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def view_figure(key: str, options: ViewOptions, marker_times: tuple[float, ...], _recording: Recording) -> go.Figure:
-    """:func:`mrm.app.view.build_view`, cached by (record key, options, R-peak times)."""
+def view_figure(
+    key: str, options: ViewOptions, marker_times: tuple[float, ...], _recording: Recording,
+    calipers: Calipers | None = None,
+) -> go.Figure:
+    """:func:`mrm.app.view.build_view`, cached by (record key, options, R-peak times, calipers)."""
     markers = [Marker(list(marker_times), lead=options.rhythm_lead, label="R peak (automated)")] if marker_times \
         else []
-    return build_view(_recording, options, markers=markers)
+    return build_view(_recording, options, markers=markers, calipers=calipers)
 
 
 @st.cache_data(max_entries=32, show_spinner="Measuring ...")
@@ -215,11 +218,17 @@ def view_options(recording: Recording) -> ViewOptions:
 
 
 def sheet_figure(recording: Recording, options: ViewOptions) -> go.Figure:
-    """The 12-lead figure with the R peaks of the automated measurement when the page asks for them (cached)."""
+    """The 12-lead figure with the R peaks and calipers of the automated measurement when the page asks for them
+    (cached)."""
     key = record_key(recording)
     marks = rpeak_times(measurements(key, powerline(), recording)) if st.session_state.get("mark_rpeaks", True) \
         else ()
-    return view_figure(key, options, marks, _recording=recording)
+    calipers = None
+    if st.session_state.get("show_calipers", False):
+        start, duration = options.window(recording)
+        lead = options.rhythm_lead if options.rhythm_lead in options.leads else options.leads[0]
+        calipers = measurement_calipers(measurements(key, powerline(), recording), start, start + duration, lead)
+    return view_figure(key, options, marks, _recording=recording, calipers=calipers)
 
 
 def record_banner(recording: Recording) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from mrm.data.recording import LEADS, Recording
-from mrm.viz import Marker, ecg_compare_figure, ecg_figure
+from mrm.viz import Calipers, Marker, ecg_compare_figure, ecg_figure
 
 GAINS: tuple[int, ...] = (5, 10, 20)
 SPEEDS: tuple[int, ...] = (25, 50)
@@ -83,7 +83,12 @@ class ViewOptions:
 
 
 def build_view(
-    recording: Recording, options: ViewOptions, *, markers: Sequence[Marker] = (), title: str | None = None
+    recording: Recording,
+    options: ViewOptions,
+    *,
+    markers: Sequence[Marker] = (),
+    calipers: Calipers | None = None,
+    title: str | None = None,
 ) -> go.Figure:
     """The 12-lead figure for a record and the view options: :func:`mrm.viz.ecg_figure`, or
     :func:`mrm.viz.ecg_compare_figure` when the model's 100 Hz input is asked for.
@@ -105,7 +110,7 @@ def build_view(
         f"{start:g}", options.compare or "native",
     ))
     common = dict(gain=options.gain, speed=options.speed, start=start, duration=duration,
-                  markers=list(markers) or None, title=title, uirevision=revision)
+                  markers=list(markers) or None, calipers=calipers, title=title, uirevision=revision)
     if options.compare:
         figure = ecg_compare_figure(recording, mode=options.compare, leads=options.leads, **common)
     else:
