@@ -28,6 +28,7 @@ from mrm.measure import (
 )
 from mrm.measure.beats import clean_signal, find_rpeaks
 from mrm.measure.delineate import DEFAULT
+from mrm.measure.intervals import PLAUSIBLE
 
 STATUSES = {MEASURED, NOT_MEASURABLE, NOT_APPLICABLE}
 # Held-out LUDB records (51-100; the settings were fitted on 1-50): sinus rhythm, bradycardia, sinus arrhythmia.
@@ -127,6 +128,30 @@ def test_axis_agrees_with_ptbxl_axis_classes_and_mirrors_under_arm_lead_reversal
         swapped[index[a]], swapped[index[b]] = rec.signal[index[b]], rec.signal[index[a]]
     mirrored = measure_ecg(rec.with_signal(swapped, rec.fs)).axis.value
     assert mirrored == pytest.approx(180 - axes[214], abs=3)
+
+
+def test_no_qt_on_an_untrustworthy_qrs(ptbxl):
+    # PTB-XL ecg_id 17: atrial flutter with 2:1 conduction at 140/min; the flutter wave after the QRS is taken into
+    # it and the offset lands 300 ms later. The QT starts from that beat's edges, so it is not shown either.
+    m = measure_ecg(ptbxl.load_record(17, fs=500))
+    assert_consistent(m)
+    assert m.heart_rate.measured and 135 < m.heart_rate.value < 145
+    assert m.qrs.status == NOT_MEASURABLE and "outside the plausible 40-250 ms" in m.qrs.reason
+    assert m.qt.status == NOT_MEASURABLE and "QRS complex it starts with is not measurable" in m.qt.reason
+    assert all(v.status == NOT_MEASURABLE for v in (m.qtc_bazett, m.qtc_fridericia, m.axis))
+    assert m.fiducials.qrs_offset is None and m.fiducials.t_offset is None
+
+
+def test_a_t_end_beyond_the_next_beat_gives_no_qt(cpsc_dir):
+    rec = load_cpsc2018(cpsc_dir).load_record("A0001")  # sinus tachycardia, 100/min: RR about 600 ms
+    m = measure_ecg(rec)
+    assert m.qt.measured and m.rr.value < PLAUSIBLE["qt"][1]
+    # Move the T end 10 ms past the next QRS: a QT still under the 750-ms limit, but longer than the RR interval.
+    late = replace(DEFAULT, t_margin=DEFAULT.t_margin + (m.rr.value - m.qt.value + 10) / 1000)
+    moved = measure_ecg(rec, settings=late)
+    assert moved.qt.status == NOT_MEASURABLE and "beyond the next QRS complex" in moved.qt.reason
+    assert not moved.qtc_bazett.measured and moved.fiducials.t_offset is None
+    assert moved.qrs.value == pytest.approx(m.qrs.value)
 
 
 # --- one set of beats for all leads ---------------------------------------------------------------------------

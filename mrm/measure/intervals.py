@@ -230,11 +230,7 @@ def _report(
         fiducials = Fiducials()
     else:
         qrs = _interval("qrs", (d.qrs_offset - d.qrs_onset) * 1000, "QRS offset")
-        qt = (
-            _interval("qt", (d.t_offset - d.qrs_onset) * 1000, "T-wave end")
-            if d.t_offset is not None
-            else _not("qt", "no T-wave end was found in any lead")
-        )
+        qt = _qt(d, qrs, rr_s)
         pr = _pr(d)
         axis = _axis(beat, d) if qrs.measured else _not("axis", "needs a measured QRS complex")
         fiducials = Fiducials(
@@ -277,6 +273,23 @@ def _pr(d: Delineation) -> Measurement:
     if d.p_onset is None:
         return _not("pr", "P waves are present but no P-wave onset could be placed")
     return _interval("pr", (d.qrs_onset - d.p_onset) * 1000, "P-wave onset")
+
+
+def _qt(d: Delineation, qrs: Measurement, rr_s: float | None) -> Measurement:
+    """QT only on a trustworthy QRS, and only when its T end comes before the next beat."""
+    # A QRS offset outside physiological limits means the beat's wave edges were misread (a flutter wave or a
+    # steep ST segment taken for QRS); the T-wave search starts from that offset, so its QT would be just as wrong.
+    if not qrs.measured:
+        return _not("qt", "the QRS complex it starts with is not measurable, so its edges are not trustworthy")
+    if d.t_offset is None:
+        return _not("qt", "no T-wave end was found in any lead")
+    value = (d.t_offset - d.qrs_onset) * 1000
+    if rr_s is not None and value >= rr_s * 1000:
+        return _not(
+            "qt",
+            f"the T-wave end found gives {value:.0f} ms, beyond the next QRS complex (RR {rr_s * 1000:.0f} ms)",
+        )
+    return _interval("qt", value, "T-wave end")
 
 
 def _interval(name: str, value_ms: float, edge: str) -> Measurement:
