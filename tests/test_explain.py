@@ -127,6 +127,9 @@ def test_integrated_gradients_land_on_the_lead_and_samples_the_network_reads(pol
         # The maximum over windows is decided by one window along most of the path: its 50 samples dominate.
         assert 50 <= attributed < read.sum()
     assert attribution.lead_totals().argmax() == v2
+    in_time = attribute(predictor, rec, "A", method="integrated_gradients_time", n_steps=8)
+    assert not in_time.lead_resolved and np.all(in_time.values == in_time.values[0])
+    np.testing.assert_allclose(in_time.values[0], attribution.values.sum(axis=0), atol=1e-7)
 
 
 def test_integrated_gradients_add_up_to_the_change_from_a_flat_record(predictor, fold10):

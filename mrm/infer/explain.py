@@ -11,6 +11,7 @@ Two kinds, both computed on the windows the Predictor uses (:meth:`Predictor.pre
   - ``"integrated_gradients"`` (default): integrated gradients of the record's probability of the class (after the
     card's window aggregation) from a flat 0 mV record to the record, midpoint rule with ``n_steps`` points. The
     values are in probability units and sum to about p(record) - p(flat record).
+  - ``"integrated_gradients_time"``: the same summed over the 12 leads, a temporal map (every lead gets it).
   - ``"grad_cam_hr"``, ``"grad_cam_lr"``: Grad-CAM of each branch: the feature maps entering the branch's head,
     weighted by the time-averaged gradient of that head's logit, summed over channels, clipped at 0; per window,
     then averaged over overlapping windows. Grad-CAM has no lead resolution: every lead gets the same row.
@@ -30,7 +31,9 @@ from mrm.data.recording import Recording
 from mrm.infer.predictor import ModelInput, Prediction, Predictor
 
 #: Attribution methods of :func:`attribute`, and the class-free attention maps usable where an attribution is.
-ATTRIBUTION_METHODS = ("integrated_gradients", "grad_cam_hr", "grad_cam_lr")
+ATTRIBUTION_METHODS = ("integrated_gradients", "integrated_gradients_time", "grad_cam_hr", "grad_cam_lr")
+#: The methods whose values resolve leads; the others repeat one temporal map on every lead.
+LEAD_RESOLVED = ("integrated_gradients",)
 ATTENTION_METHODS = ("attention_hr", "attention_lr")
 
 
@@ -224,7 +227,7 @@ def _attribution(predictor: Predictor, index: int, method: str, values: np.ndarr
         values=values,
         fs=predictor.policy.fs,
         probability=probability,
-        lead_resolved=method == "integrated_gradients",
+        lead_resolved=method in LEAD_RESOLVED,
     )
 
 
@@ -241,6 +244,9 @@ def attribution_values(
     """
     if method == "integrated_gradients":
         return _integrated_gradients(predictor, x, classes, n_steps)
+    if method == "integrated_gradients_time":
+        total = _integrated_gradients(predictor, x, classes, n_steps).sum(axis=1, keepdims=True)
+        return np.repeat(total, 12, axis=1)
     if method in ("grad_cam_hr", "grad_cam_lr"):
         cam, _ = _grad_cam(predictor, x, classes, method[-2:])
         return np.repeat(cam[:, None, :], 12, axis=1)

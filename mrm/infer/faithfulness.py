@@ -18,7 +18,7 @@ from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from mrm.data.recording import Recording
-from mrm.infer.explain import ATTENTION_METHODS, attribution_values
+from mrm.infer.explain import ATTENTION_METHODS, LEAD_RESOLVED, attribution_values
 from mrm.infer.predictor import ModelInput, Predictor
 
 
@@ -153,7 +153,7 @@ def deletion_test(
     for method in methods:
         rng = np.random.default_rng(seed)
         per_class = method not in ATTENTION_METHODS
-        columns = method != "integrated_gradients"
+        columns = method not in LEAD_RESOLVED
         deleted = np.zeros_like(before)
         randomised = np.zeros((n_random, *before.shape))
         spent = 0.0
