@@ -13,6 +13,7 @@ import neurokit2 as nk
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.ndimage import uniform_filter1d
 
 from mrm.data.cpsc2018 import load_cpsc2018
 from mrm.data.ludb import read_ludb_record, reference_intervals
@@ -98,6 +99,29 @@ def test_cpsc2018_af_records_have_no_pr_interval(cpsc_dir):
     statuses = {r: measure_ecg(cpsc.load_record(r)).pr.status for r in ("A0004", "A0009", "A0689", "A0002", "A1983")}
     assert [reference.at[r, "First_label"] for r in statuses] == [2, 2, 2, 1, 1]  # 2: AF, 1: normal
     assert list(statuses.values()) == [NOT_APPLICABLE] * 3 + [MEASURED] * 2
+
+
+def test_cpsc_a0007_labelled_af_shows_p_waves_locked_to_the_qrs(cpsc_dir):
+    """A0007 is labelled AF, yet a wave precedes every QRS by a fixed delay while the RR interval changes: it is
+    conducted atrial activity, so PR is measured rather than forced to "not applicable" (docs/benchmarks_measure.md)."""
+    rec = load_cpsc2018(cpsc_dir).load_record("A0007")
+    m = measure_ecg(rec)
+    x = clean_signal(rec.signal, rec.fs)
+    inferior = uniform_filter1d(x[LEADS.index("II")] + x[LEADS.index("aVF")], 15)
+    after, before = [], []
+    for a, b in zip(m.rpeaks[:-1], m.rpeaks[1:], strict=True):
+        # The largest wave from 200 ms after one R peak to 60 ms before the next (past the QRS and ST segment).
+        hump = a + 100 + int(np.argmax(inferior[a + 100 : b - 30]))
+        after.append((hump - a) / rec.fs * 1000)
+        before.append((b - hump) / rec.fs * 1000)
+    rr = np.diff(m.rpeaks) / rec.fs * 1000
+    # Leave out the few premature beats (RR about 400 ms, whose atrial wave differs); the rest vary by over 60 ms.
+    kept = np.abs(np.array(before) - np.median(before)) < 20
+    assert kept.sum() >= 15 and rr[kept].max() - rr[kept].min() > 60
+    assert 100 < np.median(before) < 200  # a wave inside the window, not its edge
+    # Locked to the next QRS (a P wave that conducts), not to the previous one (as a T wave would be).
+    assert np.std(np.array(before)[kept]) < 5 and np.std(np.array(after)[kept]) > 15
+    assert m.pr.measured and m.fiducials.p_onset < -np.median(before) / 1000 < m.fiducials.qrs_onset
 
 
 def test_heart_rate_qtc_and_axis_follow_their_definitions(ludb):
