@@ -39,15 +39,24 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timings(fn, items, warmup: int = 3) -> np.ndarray:
+def timings(fn, items, warmup: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Wall-clock and process CPU seconds of ``fn(item)`` for each item, after ``warmup`` calls."""
     for item in items[:warmup]:
         fn(item)
-    out = []
+    wall, cpu = [], []
     for item in items:
-        started = time.perf_counter()
+        w, c = time.perf_counter(), time.process_time()
         fn(item)
-        out.append(time.perf_counter() - started)
-    return np.array(out)
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+    return np.array(wall), np.array(cpu)
+
+
+def cli_peak_rss_mb(weights: Path, folder: Path) -> float:
+    """Peak RSS of ``python -m mrm predict FOLDER`` (one thread), the serving process as users run it."""
+    subprocess.run([sys.executable, "-m", "mrm", "predict", str(folder), "--weights", str(weights), "--format", "csv",
+                    "--out", os.devnull, "--quiet", "--threads", "1"], cwd=REPO, check=False)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def load_seconds(weights: Path, repeats: int) -> tuple[float, float]:
@@ -74,7 +83,8 @@ def main() -> int:
     parser.add_argument("--n-single", type=int, default=100, help="records timed one at a time")
     parser.add_argument("--n-batch", type=int, default=328, help="records of the throughput run")
     parser.add_argument("--n-explain", type=int, default=20)
-    parser.add_argument("--n-steps", type=int, default=16, help="integration points of integrated gradients")
+    parser.add_argument("--ig-steps", type=int, nargs="+", default=[16, 4],
+                        help="integration points of integrated gradients (one timing each)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args()
 
@@ -99,38 +109,43 @@ def main() -> int:
     rows = []
     for threads in args.threads:
         torch.set_num_threads(threads)
-        single = timings(predictor.predict, records[: args.n_single])
-        single100 = timings(predictor.predict, low)
+        single, single_cpu = timings(predictor.predict, records[: args.n_single])
+        single100, _ = timings(predictor.predict, low)
         predictor.predict_many(records[:64])
-        started = time.perf_counter()
+        w, c = time.perf_counter(), time.process_time()
         for start in range(0, args.n_batch, 64):
             predictor.predict_many(records[start : min(start + 64, args.n_batch)])
-        batched = args.n_batch / (time.perf_counter() - started)
+        batched, batched_cpu = args.n_batch / (time.perf_counter() - w), args.n_batch / (time.process_time() - c)
         started = time.perf_counter()
         n_files = sum(1 for _ in predict_paths(predictor, [folder]))
         end_to_end = n_files / (time.perf_counter() - started)
         subset = records[: args.n_explain]
-        attn = timings(lambda r: attention_maps(predictor, r), subset)
-        ig = timings(lambda r: attribute(predictor, r, method="integrated_gradients", n_steps=args.n_steps), subset)
-        cam = timings(lambda r: attribute(predictor, r, method="grad_cam_hr"), subset)
-        both_ig = timings(lambda r: explain(predictor, r, method="integrated_gradients", n_steps=args.n_steps),
-                          subset)
-        both_cam = timings(lambda r: explain(predictor, r, method="grad_cam_hr"), subset)
-        rows.append({
+        row = {
             "threads": threads,
             "latency_500hz_p50_ms": 1e3 * np.percentile(single, 50),
             "latency_500hz_p95_ms": 1e3 * np.percentile(single, 95),
+            "latency_500hz_cpu_p50_ms": 1e3 * np.percentile(single_cpu, 50),
             "latency_100hz_p50_ms": 1e3 * np.percentile(single100, 50),
-            "latency_100hz_p95_ms": 1e3 * np.percentile(single100, 95),
-            "throughput_in_memory_per_s": batched,
+            "throughput_per_s": batched,
+            "throughput_per_cpu_s": batched_cpu,
             "throughput_files_per_s": end_to_end,
-            "attention_p50_ms": 1e3 * np.median(attn),
-            "integrated_gradients_p50_ms": 1e3 * np.median(ig),
-            "grad_cam_hr_p50_ms": 1e3 * np.median(cam),
-            "explain_ig_p50_ms": 1e3 * np.median(both_ig),
-            "explain_grad_cam_p50_ms": 1e3 * np.median(both_cam),
-            "peak_rss_mb": peak_rss_mb(),
-        })
+        }
+        explanations = {
+            "attention": lambda r: attention_maps(predictor, r),
+            "grad_cam_hr": lambda r: attribute(predictor, r, method="grad_cam_hr"),
+            **{f"ig{n}": (lambda r, n=n: attribute(predictor, r, method="integrated_gradients", n_steps=n))
+               for n in args.ig_steps},
+            "explain_grad_cam": lambda r: explain(predictor, r, method="grad_cam_hr"),
+            **{f"explain_ig{n}": (lambda r, n=n: explain(predictor, r, method="integrated_gradients", n_steps=n))
+               for n in args.ig_steps},
+        }
+        for name, fn in explanations.items():
+            wall, cpu = timings(fn, subset)
+            row[f"{name}_p50_ms"] = 1e3 * np.median(wall)
+            row[f"{name}_cpu_p50_ms"] = 1e3 * np.median(cpu)
+        row["peak_rss_mb"] = peak_rss_mb()
+        rows.append(row)
+    cli_rss = cli_peak_rss_mb(args.weights, folder) if args.weights else float("nan")
     for p in folder.iterdir():
         p.unlink()
     folder.rmdir()
@@ -142,6 +157,7 @@ def main() -> int:
         "load_import_s": load_import,
         "load_s": load,
         "rss_after_load_mb": rss_loaded,
+        "cli_peak_rss_mb": cli_rss,
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
         "load_average": os.getloadavg(),
@@ -149,19 +165,20 @@ def main() -> int:
         "n_single": args.n_single,
         "n_batch": args.n_batch,
         "n_explain": args.n_explain,
-        "ig_steps": args.n_steps,
     }
-    print(f"weights {meta['weights']}; policy {meta['policy']}; load {load:.3f} s after importing torch and mrm "
-          f"({load_import:.2f} s); peak RSS after loading {rss_loaded:.0f} MB; load average at the end "
-          f"{meta['load_average'][0]:.1f} on {meta['cores']} cores")
-    header = ["threads", "p50 500 Hz (ms)", "p95 500 Hz (ms)", "p50 100 Hz (ms)", "p95 100 Hz (ms)",
-              "batched (rec/s)", "files (rec/s)", "attention (ms)", f"IG-{args.n_steps} (ms)", "Grad-CAM HR (ms)",
-              "attention+IG (ms)", "attention+Grad-CAM (ms)", "peak RSS (MB)"]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
+    print(f"weights {meta['weights']}; policy {meta['policy']}")
+    print(f"load: {load:.3f} s for Predictor.load after importing torch and mrm ({load_import:.2f} s), median of 5 "
+          f"fresh processes; peak RSS: {cli_rss:.0f} MB for `mrm predict` on {args.n_batch} files, "
+          f"{rss_loaded:.0f} MB after loading here; load average {meta['load_average'][0]:.1f} on {meta['cores']} "
+          "cores at the end")
+    print("wall-clock ms (process CPU ms): p50 of single records, explanations of one record")
     for r in rows:
-        values = [r["threads"], *(f"{v:.1f}" for k, v in r.items() if k != "threads")]
-        print("| " + " | ".join(str(v) for v in values) + " |")
+        print(f"threads {r['threads']}:")
+        for key in r:
+            if key.endswith("_p50_ms") and key.replace("_p50_ms", "_cpu_p50_ms") in r:
+                print(f"  {key:32s} {r[key]:8.1f} ({r[key.replace('_p50_ms', '_cpu_p50_ms')]:.1f})")
+            elif key != "threads" and not key.endswith("_cpu_p50_ms"):
+                print(f"  {key:32s} {r[key]:8.1f}")
     if args.json:
         args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     return 0
