@@ -24,6 +24,11 @@ HERE = Path(__file__).resolve().parent
 PAGES = {
     "1_Record.py": ("Record", ":material/folder_open:"),
     "2_ECG.py": ("12-lead ECG", ":material/monitor_heart:"),
+    "3_Diagnosis.py": ("Diagnosis", ":material/stethoscope:"),
+    "4_Attention.py": ("Attention", ":material/visibility:"),
+    "5_Model_card.py": ("Model card", ":material/model_training:"),
+    "6_Teaching.py": ("Teaching", ":material/school:"),
+    "7_Report.py": ("Report", ":material/picture_as_pdf:"),
 }
 #: The synthetic record a fresh machine opens on.
 DEMO_RECORD = "70bpm"
