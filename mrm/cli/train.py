@@ -74,4 +74,6 @@ def run(args: argparse.Namespace) -> int:
                       device=args.device, progress=not args.quiet)
     if not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0:  # under torchrun: rank 0 wrote
         print(f"weights: {path}")
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
     return 0

@@ -57,6 +57,7 @@ def train_task(
     """
     out = Path(out_dir)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir(config.dataset)
+    version = code_version()  # the code that trains, not whatever HEAD is when the run ends
     data = load_task_data(config.dataset, config.task, data_dir, cache_dir=cache_dir)
     result = fit(config, data, out, resume=resume, device=device, progress=progress, log=log)
     if int(torch.distributed.get_rank() if torch.distributed.is_initialized() else 0) != 0:
@@ -101,7 +102,7 @@ def train_task(
         },
         "training": describe_run(config, result, pick_device(device)),
         "test": report,
-        "code_version": code_version(),
+        "code_version": version,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     fold9 = {"y": val.y.astype(np.uint8), "p": p_val.fused.astype(np.float32), "ids": val.ids.astype(np.int64)}
