@@ -71,34 +71,33 @@ def _colour(row: pd.Series) -> list[str]:
     colours = ["" for _ in row]
     if outcome:
         colours = [f"background-color: {OUTCOME_COLOURS[outcome]}" for _ in row]
-    if row["branches"] == "disagree":
+    if row["branches"].startswith("DISAGREE"):
         colours[list(row.index).index("branches")] = "background-color: #f5b7b1; font-weight: bold"
     return colours
 
 
-left, right = st.columns([3, 2], gap="medium")
-with left:
-    st.dataframe(
-        table.style.apply(_colour, axis=1), hide_index=True, key="diagnosis_table",
-        height=min(38 * (len(table) + 1), 600),
-        column_config={
-            "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0,
-                                                           format="%.3f", help="Fused probability (HR and LR heads)"),
-            "threshold": st.column_config.NumberColumn(format="%.3f", help="The card's threshold, tuned on fold 9"),
-            "HR": st.column_config.NumberColumn(format="%.3f", help="High-resolution branch"),
-            "LR": st.column_config.NumberColumn(format="%.3f", help="Low-resolution branch"),
-            "HR-LR gap": st.column_config.NumberColumn(format="%.3f"),
-        },
-    )
-    st.caption("Rows are coloured by outcome: green true positive, orange false positive, red false negative, "
-               "grey true negative. A class whose branches are more than 0.15 apart is marked 'disagree'.")
-with right:
-    shown = 15 if len(rows) > 15 else None
-    st.plotly_chart(probability_figure(prediction, top=shown), key="probabilities", theme=None,
-                    config={"displaylogo": False})
-    st.caption(("The 15 most probable classes; " if shown else "") +
-               "bars: fused (dark), HR (orange), LR (blue); red tick: threshold; '!' after a code: the branches "
-               "disagree on it.")
+st.dataframe(
+    table.style.apply(_colour, axis=1), hide_index=True, key="diagnosis_table",
+    height=min(36 * (len(table) + 1) + 3, 600),
+    column_config={
+        "code": st.column_config.TextColumn(width="small"),
+        "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f",
+                                                       help="Fused probability (mean of the HR and LR heads)"),
+        "threshold": st.column_config.NumberColumn(format="%.3f", help="The card's threshold, tuned on fold 9"),
+        "HR": st.column_config.NumberColumn(format="%.3f", help="High-resolution branch"),
+        "LR": st.column_config.NumberColumn(format="%.3f", help="Low-resolution branch"),
+        "branches": st.column_config.TextColumn(help="|HR - LR|; flagged above 0.15"),
+    },
+)
+st.caption("Rows are coloured by outcome: green true positive, orange false positive, red false negative, grey true "
+           "negative. A class whose branches are more than 0.15 apart is marked DISAGREE.")
+left, _ = st.columns([3, 1])
+shown = 15 if len(rows) > 15 else None
+left.plotly_chart(probability_figure(prediction, top=shown), key="probabilities", theme=None,
+                  config={"displaylogo": False})
+left.caption(("The 15 most probable classes; " if shown else "") +
+             "bars: fused (dark), HR (orange), LR (blue); red tick: threshold; '!' after a code: the branches "
+             "disagree on it.")
 
 with st.expander("How the record was fed to the model", icon=":material/input:"):
     policy = prediction.policy

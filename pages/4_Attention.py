@@ -63,7 +63,7 @@ def sheet() -> None:
                         help="High-resolution branch: orange, upper half of each row.")
     show_lr = c3.toggle("LR attention", key=ui.remember("show_lr", True), on_change=ui.store, args=("show_lr",),
                         help="Low-resolution branch: blue, lower half of each row.")
-    opacity = c4.slider("Opacity", 0.1, 1.0, key=ui.remember("attention_opacity", 0.6), step=0.05,
+    opacity = c4.slider("Opacity", 0.1, 1.0, key=ui.remember("attention_opacity", 0.5), step=0.05,
                         on_change=ui.store, args=("attention_opacity",))
     branches = tuple(b for b, on in (("hr", show_hr), ("lr", show_lr)) if on)
     options = replace(ui.view_options(recording), compare=None)

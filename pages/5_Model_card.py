@@ -60,20 +60,17 @@ if model is not None:
                f"{card.n_train} training, {card.n_val} validation (fold 9), {card.n_test} test records (fold 10). "
                f"{card.records}. Made {card.created} by mrm {card.code_version}.")
 
-    left, right = st.columns([3, 2], gap="medium")
-    with left:
-        st.markdown("**Per class, fold 10** (metrics at the card's threshold)")
-        st.dataframe(card.per_class, hide_index=True, key="per_class", height=min(36 * (len(card.per_class) + 1), 560),
-                     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in (
-                         "AUC", "AUC low", "AUC high", "threshold", "F1", "sensitivity", "specificity", "PPV")})
-    with right:
-        ranked = card.per_class.dropna(subset=["AUC"]).sort_values("AUC", ascending=False)
-        codes = [c for c in ranked["code"] if c in card.roc]
-        default = codes[: min(5, len(codes))]
-        chosen = st.multiselect("ROC curves of", codes, default=default, key="roc_classes")
-        aucs = dict(zip(ranked["code"], ranked["AUC"], strict=True))
-        st.plotly_chart(roc_figure({c: card.roc[c] for c in chosen}, {c: f"{c} (AUC {aucs[c]:.2f})" for c in chosen}),
-                        key="roc", theme=None, config={"displaylogo": False})
+    st.markdown("**Per class, fold 10** (metrics at the card's threshold)")
+    st.dataframe(card.per_class, hide_index=True, key="per_class", height=min(36 * (len(card.per_class) + 1) + 3, 560),
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in (
+                     "AUC", "AUC low", "AUC high", "threshold", "F1", "sensitivity", "specificity", "PPV")})
+    ranked = card.per_class.dropna(subset=["AUC"]).sort_values("AUC", ascending=False)
+    codes = [c for c in ranked["code"] if c in card.roc]
+    left, _ = st.columns([3, 2])
+    chosen = left.multiselect("ROC curves of", codes, default=codes[: min(5, len(codes))], key="roc_classes")
+    aucs = dict(zip(ranked["code"], ranked["AUC"], strict=True))
+    left.plotly_chart(roc_figure({c: card.roc[c] for c in chosen}, {c: f"{c} (AUC {aucs[c]:.2f})" for c in chosen}),
+                      key="roc", theme=None, config={"displaylogo": False})
 
     st.header("Threshold explorer", divider="gray")
     fold9 = _fold9(str(model.path), model.path.stat().st_mtime_ns, tuple(model.predictor.classes))
@@ -113,7 +110,7 @@ st.markdown("Macro ROC-AUC on the test fold (fold 10). Published rows: the PTB-X
             "foundation-model benchmark (complete datasets); our row: the shipped cards.")
 table = benchmark_table(cards)
 st.dataframe(table.map(lambda v: None if v is None or pd.isna(v) else round(float(v), 3)), key="benchmark",
-             column_config={t: st.column_config.NumberColumn(TASK_TITLES.get(t, t), format="%.3f")
+             column_config={t: st.column_config.NumberColumn(t, format="%.3f", help=TASK_TITLES.get(t, t))
                             for t in table.columns})
 st.warning(COMPARABILITY_NOTE, icon=":material/compare_arrows:")
 missing = [t for t in TASK_TITLES if t not in shipped]

@@ -140,7 +140,8 @@ def _colour(row: pd.Series) -> list[str]:
             "", ""]
 
 
-st.dataframe(table.style.apply(_colour, axis=1), hide_index=True, key="teaching_table")
+st.dataframe(table.style.apply(_colour, axis=1), hide_index=True, key="teaching_table",
+             column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("probability", "threshold")})
 st.caption("Green: found; orange: called but not there; red: missed; grey: rightly left out.")
 maps = ui_model.attention(recording, model)
 if maps is not None:

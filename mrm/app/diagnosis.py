@@ -299,8 +299,7 @@ def diagnosis_table(rows: Sequence[DiagnosisRow]) -> pd.DataFrame:
     >>> row = DiagnosisRow("MI", "myocardial infarction", 0.7, 0.8, 0.5, 0.4, True, Truth(True, "IMI 100%", 100.0))
     >>> diagnosis_table([row]).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
     {'code': 'MI', 'class': 'myocardial infarction', 'probability': 0.7, 'threshold': 0.4, 'decision': 'positive',
-     'HR': 0.8, 'LR': 0.5, 'HR-LR gap': 0.3, 'branches': 'disagree', 'truth': 'present: IMI 100%',
-     'outcome': 'true positive'}
+     'HR': 0.8, 'LR': 0.5, 'branches': 'DISAGREE by 0.30', 'truth': 'present: IMI 100%', 'outcome': 'true positive'}
     """
     def decision(row: DiagnosisRow) -> str:
         return "no threshold" if row.decision is None else ("positive" if row.decision else "negative")
@@ -320,11 +319,16 @@ def diagnosis_table(rows: Sequence[DiagnosisRow]) -> pd.DataFrame:
         "decision": [decision(r) for r in rows],
         "HR": [None if r.probability_hr is None else round(r.probability_hr, 4) for r in rows],
         "LR": [None if r.probability_lr is None else round(r.probability_lr, 4) for r in rows],
-        "HR-LR gap": [None if r.gap is None else round(r.gap, 4) for r in rows],
-        "branches": ["disagree" if r.disagree else ("agree" if r.gap is not None else "") for r in rows],
+        "branches": [_branches(r) for r in rows],
         "truth": [truth(r) for r in rows],
         "outcome": [OUTCOMES.get(r.outcome, "") for r in rows],
     })
+
+
+def _branches(row: DiagnosisRow) -> str:
+    if row.gap is None:
+        return ""
+    return f"DISAGREE by {row.gap:.2f}" if row.disagree else f"agree ({row.gap:.2f})"
 
 
 def outcome_counts(rows: Sequence[DiagnosisRow]) -> dict[str, int]:

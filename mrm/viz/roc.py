@@ -21,7 +21,7 @@ def roc_figure(
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
     labels: Mapping[str, str] | None = None,
     *,
-    height: int = 460,
+    height: int = 520,
 ) -> go.Figure:
     """ROC curves of several classes on one chart, with the chance diagonal.
 
@@ -49,10 +49,10 @@ def roc_figure(
             hovertemplate=f"{code}: 1 - specificity %{{x:.2f}}, sensitivity %{{y:.2f}}<extra></extra>",
         ))
     layout = go.Layout(
-        template="plotly_white", height=height, margin=dict(l=10, r=10, t=30, b=40), hovermode="closest",
+        template="plotly_white", height=height, margin=dict(l=10, r=10, t=20, b=10), hovermode="closest",
         xaxis=dict(title="1 - specificity (false positive rate)", range=[0, 1], constrain="domain"),
         yaxis=dict(title="sensitivity", range=[0, 1.01], scaleanchor="x", scaleratio=1, constrain="domain"),
-        legend=dict(font=dict(size=11)),
+        legend=dict(font=dict(size=11), orientation="h", x=0, y=-0.18, xanchor="left", yanchor="top"),
     )
     return go.Figure(data=traces, layout=layout)
 
