@@ -192,6 +192,10 @@ def find_rpeaks(signal: np.ndarray, fs: float, *, despiked: bool = False) -> np.
         lo, hi = max(0, centre - half), min(len(energy), centre + half + 1)
         peaks.append(lo + int(np.argmax(energy[lo:hi])))
         strength.append(float(slope[lo:hi].max()))
+    if peaks:
+        extra = _edge_beats(signal[leads], np.asarray(peaks), np.asarray(strength), energy, slope, fs)
+        peaks += [p for p, _ in extra]
+        strength += [v for _, v in extra]
     return _drop_implausible(np.asarray(peaks, dtype=np.int64), np.asarray(strength), fs)
 
 
@@ -256,6 +260,36 @@ def _clusters(positions: list[int], voters: list[int], gap: float):
         if i == len(positions) or positions[i] - positions[start] > gap:
             yield positions[start:i], voters[start:i]
             start = i
+
+
+def _edge_beats(
+    signal: np.ndarray, peaks: np.ndarray, strength: np.ndarray, energy: np.ndarray, slope: np.ndarray, fs: float
+) -> list[tuple[int, float]]:
+    """A QRS before the first beat or after the last one that NeuroKit2's detector skipped (it misses beats in
+    its first window).
+
+    The candidate is the steepest point of the multi-lead QRS energy there; it counts when it is at least 0.6
+    median RR from its neighbour, at least half as steep as the median beat, and its QRS (all leads) correlates
+    0.9 or better with the median QRS of the beats found, which a tall T wave or an artefact does not.
+    """
+    if len(peaks) < 2:
+        return []
+    n, half = len(energy), int(round(_QRS_HALF_S * fs))
+    gap = int(round(0.6 * float(np.median(np.diff(np.sort(peaks))))))
+    template = _nanmedian(_epochs(signal, peaks, half, half))
+    found = []
+    for lo, hi in ((half, int(peaks.min()) - gap), (int(peaks.max()) + gap, n - half)):
+        if hi - lo < 3:
+            continue
+        steepest = lo + int(np.argmax(slope[lo:hi]))
+        if slope[steepest] < 0.5 * float(np.median(strength)):
+            continue
+        a, b = max(0, steepest - half), min(n, steepest + half + 1)
+        candidate = a + int(np.argmax(energy[a:b]))
+        window = _epochs(signal, np.array([candidate]), half, half)[0]
+        if _correlation(window, template) >= _MIN_CORRELATION:
+            found.append((candidate, float(slope[steepest])))
+    return found
 
 
 def _drop_implausible(peaks: np.ndarray, strength: np.ndarray, fs: float) -> np.ndarray:

@@ -190,8 +190,14 @@ def delineate_beat(
         if stop - p_start < int(round(_MIN_P_WINDOW * fs)):
             p_reason = "the T wave runs into the next QRS complex, leaving no interval in which to see P waves"
         else:
-            corr, snr = _p_consistency(epochs[:, usable], p_start, stop, fs)
-            p_waves = bool(corr >= settings.p_min_correlation and snr >= settings.p_min_snr)
+            consistency = _p_consistency(epochs[:, usable], p_start, stop, fs)
+            if consistency is None:
+                p_reason = (
+                    "too few beats (under three) lie wholly inside the record to tell whether P waves precede the QRS"
+                )
+            else:
+                corr, snr = consistency
+                p_waves = bool(corr >= settings.p_min_correlation and snr >= settings.p_min_snr)
     return Delineation(qrs_on, qrs_off, t_offset, p_onset, p_waves, leads, corr, snr, p_reason)
 
 
@@ -373,7 +379,7 @@ def _global_p(leads: list[LeadDelineation], settings: Settings) -> float | None:
     return float(np.percentile(ons, settings.p_percentile)) - settings.p_margin
 
 
-def _p_consistency(epochs: np.ndarray, start: int, stop: int, fs: float) -> tuple[float, float]:
+def _p_consistency(epochs: np.ndarray, start: int, stop: int, fs: float) -> tuple[float, float] | None:
     """How consistently the beats show the median beat's P wave: median correlation and amplitude / scatter.
 
     Computed on the four leads with the largest median P wave, each window detrended end to end, so a
@@ -383,9 +389,9 @@ def _p_consistency(epochs: np.ndarray, start: int, stop: int, fs: float) -> tupl
     if stop - start < max(3, int(0.04 * fs)):
         return 0.0, 0.0
     full = np.isfinite(epochs[:, :, start:stop]).all(axis=(1, 2))
+    if full.sum() < 3:
+        return None  # beats cut by the record's edges say nothing about P waves
     w = _smooth(np.nan_to_num(epochs[full][:, :, start:stop]), max(1, int(round(0.018 * fs))))
-    if len(w) < 3:
-        return 0.0, 0.0
     ramp = np.linspace(0.0, 1.0, w.shape[2])
     w = w - w[:, :, :1] - ramp * (w[:, :, -1:] - w[:, :, :1])
     template = np.median(w, axis=0)
