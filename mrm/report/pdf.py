@@ -1,6 +1,7 @@
 """The PDF report of one record: matplotlib only (plotly's image export needs Chrome through kaleido, which hangs).
 
-Three A4 landscape pages, every one ending with the line that this is a research tool, not a medical device:
+Three A4 landscape pages (more when many classes are listed), every one ending with the line that this is a research
+tool, not a medical device:
 
 1. the record and the patient (age, sex, fold and the training note, source, rate and length), the model, and the
    calibrated 3x4 tracing with a lead II rhythm strip at true scale (25 mm/s, 10 mm/mV: printed at 100 %, the
@@ -47,8 +48,11 @@ from mrm.viz.probabilities import HR_COLOUR, LR_COLOUR
 DISCLAIMER = ("MRM-ECG is a research and teaching tool, not a medical device: nothing in this report is a diagnosis; "
               "a qualified clinician must read the ECG.")
 A4_LANDSCAPE_MM = (297.0, 210.0)
-#: Most prediction rows printed; the rest are counted (every class is in the CSV/JSON export).
+#: Prediction rows printed besides every positive call and every true class; the rest are counted (every class is
+#: in the CSV/JSON export).
 MAX_PREDICTION_ROWS = 24
+#: Prediction rows per page; more continue on the next page.
+ROWS_PER_PAGE = 26
 
 _MM = 1 / 25.4
 _RC = {
@@ -126,7 +130,7 @@ def build_report(
     }) as pdf:
         pages = [
             _tracing_page(recording, prediction, measurements, created),
-            _predictions_page(recording, prediction, measurements, truth),
+            *_predictions_pages(recording, prediction, measurements, truth),
             _attention_page(recording, attention),
         ]
         for number, page in enumerate(pages, start=1):
@@ -197,55 +201,87 @@ def _tracing_page(recording: Recording, prediction: Prediction, measurements: Me
     return fig
 
 
-def _prediction_rows(prediction: Prediction, truth: GroundTruth | None) -> tuple[list, int]:
+def _prediction_rows(prediction: Prediction, truth: GroundTruth | None) -> tuple[list, float | None, int]:
+    """The rows printed (the most probable, every positive call and every true class), the highest probability
+    left out, and how many are left out."""
     rows = diagnosis_rows(prediction, truth)
     keep = [r for i, r in enumerate(rows) if i < MAX_PREDICTION_ROWS or r.decision or (r.truth and r.truth.present)]
-    keep = keep[: max(MAX_PREDICTION_ROWS, 1)]
-    return keep, len(rows) - len(keep)
+    left = [r.probability for r in rows if r not in keep]
+    return keep, max(left, default=None), len(left)
 
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _predictions_page(recording: Recording, prediction: Prediction, measurements: Measurements | None,
-                      truth: GroundTruth | None) -> Figure:
-    fig = _page()
-    _text(fig, 15, 200, "Measurements and predictions", fontsize=11, weight="bold", va="top")
-    _text(fig, 15, 194, record_title(recording), fontsize=8, va="top")
+def _predictions_pages(recording: Recording, prediction: Prediction, measurements: Measurements | None,
+                       truth: GroundTruth | None) -> list[Figure]:
+    rows, highest_left, left_out = _prediction_rows(prediction, truth)
+    chunks = [rows[i : i + ROWS_PER_PAGE] for i in range(0, len(rows), ROWS_PER_PAGE)] or [[]]
+    pages = []
+    for number, chunk in enumerate(chunks):
+        fig = _page()
+        heading = "Measurements and predictions" if number == 0 else "Predictions (continued)"
+        _text(fig, 15, 200, heading, fontsize=11, weight="bold", va="top")
+        _text(fig, 15, 194, record_title(recording), fontsize=8, va="top")
+        if number == 0:
+            _measurement_block(fig, measurements)
+        _prediction_table(fig, prediction, chunk, truth)
+        if number == len(chunks) - 1:
+            notes = [disagreement_text(prediction)]
+            if left_out:
+                notes.append(f"{left_out} further classes (p at most {highest_left:.2f}) are not listed; every class "
+                             "is in the CSV and JSON export.")
+            if truth is not None:
+                notes.append(f"Ground truth: {truth.source}." if truth.available else f"No ground truth: {truth.note}")
+                if truth.available and truth.note:
+                    notes.append(f"Note: {truth.note}")
+            note = training_note(recording)
+            if note:
+                notes.append(note)
+            below = 178 - 5.0 * (len(chunk) + 1) - 5
+            lines = [line for note in notes for line in textwrap.wrap(latin1(note), 125, subsequent_indent="  ")]
+            for i, line in enumerate(lines):
+                _text(fig, 110, below - 3.8 * i, line, fontsize=6.8, va="top",
+                      color="#7b241c" if i == 0 and prediction.disagreement_flagged else "#222222")
+        pages.append(fig)
+    return pages
 
-    # Measurements, left column.
+
+def _measurement_block(fig: Figure, measurements: Measurements | None) -> None:
+    """The measurement table in the left column, with the reasons of what was not measured under it."""
     _text(fig, 15, 186, "Measurements", fontsize=9.5, weight="bold", va="top")
     _text(fig, 15, 181.5, AUTOMATED_LABEL, fontsize=6.5, va="top", color="#555555")
     ax = fig.add_axes((15 / 297, 134 / 210, 88 / 297, 44 / 210))
     ax.axis("off")
     if measurements is None:
         ax.text(0, 1, "not measured", fontsize=8, va="top")
-    else:
-        cells, reasons = [], []
-        for m in measurements.all():
-            status = m.status
-            if m.reason and not m.measured:
-                reasons.append(f"{m.label}: {m.reason}")
-                status += f" ({len(reasons)})"
-            cells.append([latin1(m.label), latin1(f"{m.value:.0f} {m.unit}") if m.measured else "-", latin1(status)])
-        t = ax.table(cellText=cells, colLabels=["measurement", "value", "status"], loc="upper left",
-                     colWidths=[0.38, 0.22, 0.4], cellLoc="left")
-        _style_table(t, 7, 4.6, 44)
-        notes = [f"({i}) {reason}" for i, reason in enumerate(reasons, start=1)]
-        notes += [f"! {warning}" for warning in measurements.warnings]
-        lines = [line for note in notes for line in textwrap.wrap(latin1(note), 78, subsequent_indent="    ")]
-        for i, line in enumerate(lines[:16]):
-            _text(fig, 15, 130 - 3.4 * i, line, fontsize=6.3, va="top",
-                  color="#7b241c" if line.startswith("!") else "#333333")
+        return
+    cells, reasons = [], []
+    for m in measurements.all():
+        status = m.status
+        if m.reason and not m.measured:
+            reasons.append(f"{m.label}: {m.reason}")
+            status += f" ({len(reasons)})"
+        cells.append([latin1(m.label), latin1(f"{m.value:.0f} {m.unit}") if m.measured else "-", latin1(status)])
+    t = ax.table(cellText=cells, colLabels=["measurement", "value", "status"], loc="upper left",
+                 colWidths=[0.38, 0.22, 0.4], cellLoc="left")
+    _style_table(t, 7, 4.6, 44)
+    notes = [f"({i}) {reason}" for i, reason in enumerate(reasons, start=1)]
+    notes += [f"! {warning}" for warning in measurements.warnings]
+    lines = [line for note in notes for line in textwrap.wrap(latin1(note), 78, subsequent_indent="    ")]
+    for i, line in enumerate(lines[:16]):
+        _text(fig, 15, 130 - 3.4 * i, line, fontsize=6.3, va="top",
+              color="#7b241c" if line.startswith("!") else "#333333")
 
-    # Predictions, right column.
+
+def _prediction_table(fig: Figure, prediction: Prediction, rows: list, truth: GroundTruth | None) -> None:
+    """The predictions table in the right column: class, name, p, threshold, decision, both heads, truth, outcome."""
     x0 = 110
     _text(fig, x0, 186, f"Predictions: {prediction.model} ({prediction.task})", fontsize=9.5, weight="bold",
           va="top")
     _text(fig, x0, 181.5, "Thresholds maximise F1 on the validation fold (fold 9); HR and LR: the high- and "
                           "low-resolution branches.", fontsize=6.5, va="top", color="#555555")
-    rows, left_out = _prediction_rows(prediction, truth)
     with_truth = truth is not None and truth.available
     labels = ["class", "name", "p", "threshold", "decision", "HR", "LR"] + (["truth", "outcome"] if with_truth else [])
     cells, colours = [], []
@@ -259,27 +295,12 @@ def _predictions_page(recording: Recording, prediction: Prediction, measurements
         colours.append([OUTCOME_COLOURS.get(r.outcome, "white")] * len(cell))
     ax = fig.add_axes((x0 / 297, 40 / 210, 172 / 297, 138 / 210))
     ax.axis("off")
+    if not rows:
+        return
     widths = [0.09, 0.27, 0.07, 0.09, 0.1, 0.07, 0.07] + ([0.09, 0.15] if with_truth else [])
     t = ax.table(cellText=cells, colLabels=labels, cellColours=colours, loc="upper left",
                  colWidths=[w / sum(widths) for w in widths], cellLoc="left")
     _style_table(t, 6.8, 5.0, 138)
-    notes = [disagreement_text(prediction)]
-    if left_out:
-        notes.append(f"{left_out} further classes below p = {rows[-1].probability:.2f} are not listed; every class "
-                     "is in the CSV and JSON export.")
-    if truth is not None:
-        notes.append(f"Ground truth: {truth.source}." if truth.available else f"No ground truth: {truth.note}")
-        if truth.available and truth.note:
-            notes.append(f"Note: {truth.note}")
-    note = training_note(recording)
-    if note:
-        notes.append(note)
-    below = 178 - 5.0 * (len(rows) + 1) - 5
-    lines = [line for note in notes for line in textwrap.wrap(latin1(note), 125, subsequent_indent="  ")]
-    for i, line in enumerate(lines):
-        _text(fig, x0, below - 3.8 * i, line, fontsize=6.8, va="top",
-              color="#7b241c" if i == 0 and prediction.disagreement_flagged else "#222222")
-    return fig
 
 
 def _attention_page(recording: Recording, attention: AttentionMaps | None) -> Figure:

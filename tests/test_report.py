@@ -1,0 +1,207 @@
+"""The PDF report: a readable PDF (header, cross-reference table, three A4 landscape pages), the tracing with each
+of the 12 leads exactly once, the predictions with thresholds, the truth, the attention strip and the research-tool
+line, for a PTB-XL record, an upload without truth, a CPSC2018 record longer than 10 s and a 71-class task.
+
+The text is read back from the file itself: the report sets its text in the PDF core font Helvetica, so every word
+is a literal string of a content stream (``(text) Tj``), found after inflating the streams with zlib.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zlib
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from mrm.app.diagnosis import GroundTruth, ground_truth
+from mrm.data import load_cpsc2018, load_ptbxl
+from mrm.data.recording import LEADS, Recording
+from mrm.infer import Predictor, attention_maps, minimal_card
+from mrm.measure import measure_ecg
+from mrm.model import create_model
+from mrm.report import DISCLAIMER, build_report, latin1, report_file_name
+
+A4_LANDSCAPE_PT = (841.89, 595.28)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def content_streams(pdf: bytes) -> list[bytes]:
+    """The inflated streams of a PDF (fonts, images and page contents)."""
+    out = []
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            out.append(zlib.decompress(match.group(1)))
+        except zlib.error:
+            out.append(match.group(1))
+    return out
+
+
+def page_texts(pdf: bytes) -> list[list[str]]:
+    """Per content stream that draws text, its strings in drawing order (PDF escapes undone)."""
+    pages = []
+    for stream in content_streams(pdf):
+        strings = re.findall(rb"\(((?:[^()\\]|\\.)*)\)\s*Tj", stream)
+        if strings:
+            pages.append([re.sub(rb"\\(.)", rb"\1", s).decode("latin-1") for s in strings])
+    return pages
+
+
+def check_structure(pdf: bytes) -> int:
+    """What a reader needs to open the file: header, trailer, and a cross-reference table whose every entry points
+    at the object it names. Returns the number of pages."""
+    assert pdf.startswith(b"%PDF-1.") and pdf.rstrip().endswith(b"%%EOF")
+    start = int(re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", pdf).group(1))
+    assert pdf[start:start + 4] == b"xref"
+    first, count = map(int, re.match(rb"xref\s+(\d+)\s+(\d+)", pdf[start:]).groups())
+    entries = re.findall(rb"(\d{10}) (\d{5}) ([nf])", pdf[start:start + 40 + 20 * count])[:count]
+    assert len(entries) == count
+    for number, (offset, _, kind) in enumerate(entries, start=first):
+        if kind == b"n":
+            assert re.match(rb"%d 0 obj" % number, pdf[int(offset):]), number
+    sizes = re.findall(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    for w, h in sizes:
+        assert (float(w), float(h)) == pytest.approx(A4_LANDSCAPE_PT, abs=0.5)
+    return len(re.findall(rb"/Type /Page\b", pdf))
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_weights) -> Predictor:
+    return Predictor.load(tiny_weights)
+
+
+@pytest.fixture(scope="module")
+def ptbxl(ptbxl_dir):
+    return load_ptbxl(ptbxl_dir)
+
+
+@pytest.fixture(scope="module")
+def report(predictor, ptbxl):
+    rec = ptbxl.load_record(9, fs=500)  # fold 10, NORM
+    pred = predictor.predict(rec)
+    truth = ground_truth(rec, "superdiagnostic", predictor.classes, ptbxl.statements)
+    start = time.perf_counter()
+    pdf = build_report(rec, pred, measurements=measure_ecg(rec), attention=attention_maps(predictor, rec),
+                       truth=truth, created="2025-01-01 12:00")
+    return pdf, time.perf_counter() - start, rec, pred
+
+
+def test_the_report_opens_and_has_three_a4_pages(report):
+    pdf, seconds, _, _ = report
+    assert check_structure(pdf) == 3
+    assert seconds < 5.0, f"the report took {seconds:.1f} s"
+    assert 30_000 < len(pdf) < 1_500_000
+
+
+def test_page_one_holds_the_record_and_the_tracing(report):
+    pdf, _, rec, pred = report
+    page = page_texts(pdf)[0]
+    text = " ".join(page)
+    assert "MRM-ECG report: PTB-XL ecg_id 9" in text and "fold 10" in text and "500 Hz, 10.0 s" in text
+    assert f"age {rec.age:g} y" in text and f"sex {rec.sex}" in text
+    assert f"Model {pred.model}, task superdiagnostic" in text and "2025-01-01 12:00" in text
+    # Each of the 12 leads labelled exactly once on the 3x4 sheet, plus the rhythm strip.
+    assert sorted(t for t in page if t in LEADS) == sorted(LEADS)
+    assert page.count("II rhythm") == 1 and "25 mm/s, 10 mm/mV, 500 Hz" in page
+    # The tracing itself: the page draws thousands of line segments (13 panels of 500 Hz samples).
+    drawing = max(content_streams(pdf), key=len)
+    assert drawing.count(b" l\n") > 5000
+    assert text.endswith("1/3") and DISCLAIMER in page
+
+
+def test_page_two_holds_predictions_thresholds_truth_and_measurements(report):
+    pdf, _, _, pred = report
+    page = page_texts(pdf)[1]
+    text = " ".join(page)
+    for c in pred.classes:
+        assert c.code in page and c.name in page
+        assert f"{c.probability:.2f}" in page and f"{c.threshold:.2f}" in page
+    assert page.count("POSITIVE") == sum(bool(c.decision) for c in pred.classes)
+    assert "truth" in page and "outcome" in page
+    assert page.count("present") == 1  # NORM only
+    assert "Heart rate" in page and "QRS duration" in page and "Frontal QRS axis" in page
+    assert "Ground truth: PTB-XL statements (scp_codes) of the record." in text
+    assert DISCLAIMER in page and "2/3" in page
+
+
+def test_page_three_holds_the_attention_strip(report):
+    pdf, _, _, _ = report
+    page = page_texts(pdf)[2]
+    text = " ".join(page)
+    assert "Where the model looked: attention strip" in text
+    assert "II  (upper half: HR attention, lower half: LR attention)" in page
+    assert re.search(r"The two branches (agree|partly agree|look at different stretches).*correlation -?\d\.\d\d", text)
+    # The two tinted strips are images (one per branch) of the attention along 10 s.
+    assert len(re.findall(rb"/Subtype /Image", pdf)) >= 2
+    assert DISCLAIMER in page and "3/3" in page
+
+
+def test_an_upload_without_truth_and_a_long_cpsc_record(predictor, ptbxl, cpsc_dir):
+    rec = replace(ptbxl.load_record(9, fs=500), dataset="upload", record_id="ecg", source="ecg.hea", fold=None,
+                  labels={})
+    pred = predictor.predict(rec)
+    truth = ground_truth(rec, "superdiagnostic", predictor.classes)
+    pdf = build_report(rec, pred, truth=truth)
+    assert check_structure(pdf) == 3
+    page = page_texts(pdf)[1]
+    assert "outcome" not in page and "not measured" in page
+    assert any(t.startswith("No ground truth: an uploaded file") for t in page)
+    # A 30-s CPSC2018 record: the sheet shows its first 10 s and says so; no attention (None) is said too.
+    cpsc = load_cpsc2018(cpsc_dir).load_record("A0005")
+    assert cpsc.duration > 10
+    pdf = build_report(cpsc, predictor.predict(cpsc))
+    pages = page_texts(pdf)
+    assert check_structure(pdf) == 3
+    assert any(f"(the first 10 s of {cpsc.duration:.1f} s)" in t for t in pages[0])
+    assert "This network has no attention maps." in pages[2]
+
+
+def test_many_classes_continue_on_a_page_and_the_rest_are_counted(ptbxl):
+    codes = ptbxl.task_classes("all")  # 71 statements
+    # An untrained network whose first 30 classes are called positive whatever it says (threshold 0).
+    card = dict(minimal_card(codes), thresholds=[0.0] * 30 + [1.0] * (len(codes) - 30))
+    net = Predictor(create_model("tiny", len(codes)), card)
+    rec = ptbxl.load_record(9, fs=100)
+    pred = net.predict(rec)
+    pdf = build_report(rec, pred, truth=GroundTruth(note="none"))
+    assert check_structure(pdf) == 4  # tracing, predictions, predictions (continued), attention
+    pages = page_texts(pdf)
+    listed = {c.code for c in pred.classes if c.code in pages[1] + pages[2]}
+    top = {c.code for c in sorted(pred.classes, key=lambda c: -c.probability)[:24]}
+    assert top <= listed and set(codes[:30]) <= listed and len(listed) < 71
+    assert "Predictions (continued)" in pages[2]
+    left = [c.probability for c in pred.classes if c.code not in listed]
+    assert f"{len(left)} further classes (p at most {max(left):.2f}) are not listed" in " ".join(pages[2])
+    assert pages[3][-1] == "4/4"
+
+
+def test_disagreement_is_printed(tiny_weights, ptbxl, tmp_path):
+    import shutil
+
+    for suffix in (".pt", ".json"):
+        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / f"w{suffix}")
+    state = torch.load(tmp_path / "w.pt", weights_only=True)
+    state["heads.lr.linear.bias"][2] += 6.0  # MI
+    torch.save(state, tmp_path / "w.pt")
+    rec = ptbxl.load_record(9, fs=500)
+    pred = Predictor.load(tmp_path / "w.pt").predict(rec)
+    assert pred.disagreement_flagged
+    text = " ".join(page_texts(build_report(rec, pred))[1])
+    assert "branches disagree on MI (myocardial infarction)" in text
+
+
+def test_text_helpers():
+    assert latin1("QTc \u2265 450 \u2212 \u00b5V \u03b1") == "QTc >= 450 - \u00b5V ?"
+    rec = Recording(np.zeros((12, 10), np.float32), 100.0, "a/b c", dataset="upload")
+    assert report_file_name(rec, "rhythm") == "mrm_upload_a_b_c_rhythm.pdf"
+    assert report_file_name(rec, "rhythm", "csv").endswith(".csv")
