@@ -10,8 +10,8 @@ import argparse
 import importlib
 import sys
 
-from mrm import __version__
 from mrm.errors import ECGInputError
+from mrm.shipped import VersionAction
 
 # Imported lazily so that `python -m mrm info` does not pay for importing torch.
 COMMANDS = ("info", "download", "prepare", "train", "evaluate", "predict")
@@ -23,7 +23,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="mrm",
         description="MRM-Net: multi-label 12-lead ECG diagnosis (PTB-XL, CPSC2018).",
     )
-    parser.add_argument("--version", action="version", version=f"mrm {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"mrm.cli.{name}").add_parser(subparsers)

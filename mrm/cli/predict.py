@@ -22,7 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument("--weights", default=None, help="a .pt file with its .json card beside it")
     which.add_argument("--task", default="superdiagnostic",
                        help="use the shipped weights WEIGHTS_DIR/mrm_TASK.pt (default: superdiagnostic)")
-    p.add_argument("--weights-dir", default="weights", help="folder of the shipped weights (default: ./weights)")
+    p.add_argument("--weights-dir", default=None,
+                   help="folder of the shipped weights (default: MRM_WEIGHTS_DIR, else ./weights, else the weights "
+                   "installed with the package)")
     p.add_argument("--fs", type=float, default=None, help="sampling rate (Hz) of .csv and .npy files")
     p.add_argument("--format", choices=["json", "csv"], default="json", help="output format (default: json)")
     p.add_argument("--out", default=None, help="output file (default: stdout)")

@@ -27,6 +27,7 @@ from mrm.data.preprocess import Standardizer, resample, window_starts
 from mrm.data.recording import Recording
 from mrm.errors import ECGInputError
 from mrm.evaluate.predict import InputPolicy, RecordProbabilities, predict_records
+from mrm.shipped import default_weights_dir
 from mrm.train.card import card_policy, card_standardizer, card_thresholds, load_weights
 
 #: Largest ``|p_hr - p_lr|`` over the classes above which a prediction is flagged: the two branches then read the
@@ -39,8 +40,11 @@ DISAGREEMENT_FLAG = 0.15
 DISAGREEMENT_MEASURE = "max over classes of |p_hr - p_lr|"
 
 
-def weights_for_task(task: str, weights_dir: str | Path = "weights") -> Path:
+def weights_for_task(task: str, weights_dir: str | Path | None = None) -> Path:
     """The shipped weights of a task: ``weights_dir/mrm_{task}.pt`` (its card ``mrm_{task}.json`` beside it).
+
+    Without ``weights_dir``: ``MRM_WEIGHTS_DIR``, else ``./weights``, else the weights installed with the package
+    (:func:`mrm.shipped.default_weights_dir`).
 
     Raises
     ------
@@ -55,7 +59,7 @@ def weights_for_task(task: str, weights_dir: str | Path = "weights") -> Path:
     mrm.errors.ECGInputError: no-such-folder/mrm_superdiagnostic.pt: no weights for task superdiagnostic \
 (none in no-such-folder); train them with `python -m mrm train --task superdiagnostic` or pass --weights FILE.
     """
-    folder = Path(weights_dir)
+    folder = default_weights_dir() if weights_dir is None else Path(weights_dir)
     path = folder / f"mrm_{task}.pt"
     if path.is_file():
         return path
@@ -265,7 +269,7 @@ class Predictor:
         return cls(model, card, weights)
 
     @classmethod
-    def for_task(cls, task: str, weights_dir: str | Path = "weights") -> Predictor:
+    def for_task(cls, task: str, weights_dir: str | Path | None = None) -> Predictor:
         """Load the shipped weights of ``task`` (see :func:`weights_for_task`)."""
         return cls.load(weights_for_task(task, weights_dir))
 
