@@ -66,11 +66,17 @@ def attention_agreement(maps: AttentionMaps, share: float = 0.2) -> Agreement:
     _, hr, lr = attention_on_grid(maps, 0.0, duration)
     with np.errstate(invalid="ignore", divide="ignore"):
         correlation = float(np.corrcoef(hr, lr)[0, 1]) if hr.std() > 0 and lr.std() > 0 else float("nan")
-    top_hr = hr >= np.quantile(hr, 1 - share)
-    top_lr = lr >= np.quantile(lr, 1 - share)
+    top_hr, top_lr = _top(hr, share), _top(lr, share)
     union = np.logical_or(top_hr, top_lr).sum()
     overlap = float(np.logical_and(top_hr, top_lr).sum() / union) if union else 1.0
     return Agreement(correlation, overlap, float(np.abs(hr - lr).mean()), share)
+
+
+def _top(values: np.ndarray, share: float) -> np.ndarray:
+    """Samples in the top ``share`` of a map; a map at its floor most of the time keeps only what rises above it
+    (``values >= quantile`` alone would count the whole floor as "top" when the quantile falls on it)."""
+    cut = np.quantile(values, 1 - share)
+    return values > cut if cut <= values.min() else values >= cut
 
 
 def sheet_geometry(recording: Recording, options: ViewOptions) -> PaperGeometry:
