@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from mrm.app.sources import DEFAULT_WEIGHTS_DIR
 from mrm.data.recording import Recording
 from mrm.infer.batch import outcomes_to_json, write_csv
 from mrm.infer.predictor import DISAGREEMENT_FLAG, Prediction, Predictor, weights_for_task
+from mrm.shipped import default_weights_dir
 from mrm.train.config import TASKS
 
 #: How the task selector names each task.
@@ -42,15 +41,15 @@ OUTCOME_COLOURS: dict[str, str] = {"TP": "#c8e6c9", "FP": "#ffe0b2", "FN": "#ffc
 
 
 def weights_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """The folder of the shipped weights: ``MRM_WEIGHTS_DIR``, else ``./weights``.
+    """The folder of the shipped weights: ``MRM_WEIGHTS_DIR``, else ``./weights``, else the weights installed with
+    the package (:func:`mrm.shipped.default_weights_dir`).
 
     Examples
     --------
     >>> weights_dir({"MRM_WEIGHTS_DIR": "/srv/w"}).as_posix(), weights_dir({}).as_posix()
     ('/srv/w', 'weights')
     """
-    environ = os.environ if environ is None else environ
-    return Path(environ.get("MRM_WEIGHTS_DIR") or DEFAULT_WEIGHTS_DIR)
+    return default_weights_dir(environ)
 
 
 def tasks_with_weights(folder: str | Path) -> list[str]:

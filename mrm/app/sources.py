@@ -1,4 +1,5 @@
-"""Where the dashboard's records come from: the data root, the PTB-XL and CPSC2018 browsers, uploads, weights.
+"""Where the dashboard's records come from: the data root, the PTB-XL and CPSC2018 browsers, the sample ECGs
+bundled with the package, uploads, weights.
 
 Everything here is plain Python over the data layer (:mod:`mrm.data`); the pages add the widgets and caching.
 """
@@ -20,8 +21,10 @@ from mrm.data.cpsc2018 import CLASSES, CPSC2018
 from mrm.data.ptbxl import NOISE_COLUMNS, PTBXL
 from mrm.data.readers import ACCEPTED_EXTENSIONS, read_ecg, read_wfdb_bytes
 from mrm.data.recording import Recording
+from mrm.data.samples import list_samples, load_sample
 from mrm.data.validate import DEFAULT_MAX_BYTES
 from mrm.errors import ECGInputError
+from mrm.shipped import default_weights_dir
 
 #: Where the app looks for datasets when neither the sidebar nor ``MRM_DATA_DIR`` names a folder:
 #: where ``python -m mrm download ... --dest data`` puts them.
@@ -172,18 +175,22 @@ def cpsc_table(index: CPSC2018, classes: Sequence[str] = ()) -> pd.DataFrame:
 
 def load_record(index: PTBXL | CPSC2018 | None, dataset: str, record: str) -> Recording:
     """Load a record a :class:`~mrm.app.state.ViewState` names: PTB-XL at 500 Hz where its file is present
-    (else 100 Hz), CPSC2018 as published, synthetic by its heart rate.
+    (else 100 Hz), CPSC2018 as published, a bundled sample by its ecg_id, synthetic by its heart rate.
 
     Examples
     --------
     >>> load_record(None, "synthetic", "75bpm").record_id
     '75bpm'
+    >>> load_record(None, "samples", "20406").labels
+    {'AFIB': 100.0}
     """
     record_id = normalise_record(dataset, record)
     if dataset == "synthetic":
         if record_id is None:
             raise ECGInputError(f"synthetic record {record!r}: name it by its heart rate, e.g. 70bpm.")
         return simulate_recording(int(record_id[:-3]))
+    if dataset == "samples":
+        return load_sample(record_id or record)
     if index is None:
         raise ECGInputError(f"{dataset} record {record}: the dataset was not found; set its folder in the sidebar.")
     if dataset == "ptbxl":
@@ -197,6 +204,26 @@ def load_record(index: PTBXL | CPSC2018 | None, dataset: str, record: str) -> Re
             raise ECGInputError(f"CPSC2018 record {record!r}: not a record name; give one from A0001 to A6877.")
         return index.load_record(record_id)
     raise ECGInputError(f"dataset {dataset!r}: records of this source cannot be loaded by name; upload the file.")
+
+
+def samples_table() -> pd.DataFrame:
+    """One row per bundled sample ECG (:func:`mrm.data.samples.list_samples`), in the order chosen: what it
+    shows, its statements, the patient, and its signal-quality notes.
+
+    Examples
+    --------
+    >>> table = samples_table()
+    >>> len(table), table.loc[20406, "shows"], table.loc[20406, "statements"]
+    (15, 'rhythm: atrial fibrillation (AFIB)', 'AFIB 100%')
+    """
+    samples = list_samples()
+    return pd.DataFrame({
+        "shows": [s.reason for s in samples],
+        "statements": [_statements_text(s.labels) for s in samples],
+        "age": pd.array([round(s.age) if s.age is not None else None for s in samples], dtype="Int64"),
+        "sex": [s.sex for s in samples],
+        "noise": [", ".join(c.replace("_", " ") for c in s.notes) for s in samples],
+    }, index=pd.Index([s.ecg_id for s in samples], name="ecg_id"))
 
 
 def needs_fs(names: Sequence[str]) -> bool:
@@ -339,16 +366,17 @@ class WeightsInfo:
     problem: str | None = None
 
 
-def find_weights(folder: str | Path = DEFAULT_WEIGHTS_DIR) -> list[WeightsInfo]:
+def find_weights(folder: str | Path | None = None) -> list[WeightsInfo]:
     """The weights files (``*.pt``) of a folder with what their JSON cards say; a file without a card is listed
-    with the problem.
+    with the problem. Default folder: :func:`mrm.shipped.default_weights_dir` (``MRM_WEIGHTS_DIR``, else
+    ``./weights``, else the weights installed with the package).
 
     Examples
     --------
     >>> find_weights("/nonexistent")
     []
     """
-    folder = Path(folder)
+    folder = default_weights_dir() if folder is None else Path(folder)
     if not folder.is_dir():
         return []
     found = []

@@ -15,18 +15,21 @@ from mrm.data.labels import SPLITS
 from mrm.data.recording import Recording
 from mrm.train.config import TASKS
 
-#: Where a record can come from. ``upload`` cannot be restored from a link (the file lives in the browser).
-DATASETS: tuple[str, ...] = ("ptbxl", "cpsc2018", "upload", "synthetic")
+#: Where a record can come from. ``upload`` cannot be restored from a link (the file lives in the browser);
+#: ``samples`` are the PTB-XL records bundled with the package (:mod:`mrm.data.samples`), named by ecg_id.
+DATASETS: tuple[str, ...] = ("ptbxl", "cpsc2018", "samples", "upload", "synthetic")
 LAYOUTS: tuple[str, ...] = ("3x4", "12x1")
 DEFAULT_TASK = "superdiagnostic"
 
 _RECORD_PATTERNS = {
     "ptbxl": re.compile(r"^0*([1-9][0-9]{0,4})$"),
+    "samples": re.compile(r"^0*([1-9][0-9]{0,4})$"),
     "cpsc2018": re.compile(r"^[Aa]([0-9]{4})$"),
     "synthetic": re.compile(r"^([3-9][0-9]|1[0-9]{2})bpm$"),
 }
 _RECORD_KINDS = {
     "ptbxl": "a PTB-XL ecg_id",
+    "samples": "the ecg_id of a bundled sample",
     "cpsc2018": "a CPSC2018 record (A0001-A6877)",
     "synthetic": "a synthetic heart rate (30bpm-199bpm)",
 }
@@ -41,8 +44,8 @@ class ViewState:
     dataset:
         One of :data:`DATASETS`, or None before a record is chosen.
     record:
-        The record within the dataset: PTB-XL ``ecg_id`` without leading zeros (``"1"``), CPSC2018 ``"A0001"``,
-        synthetic ``"70bpm"`` (its heart rate), or the uploaded file's name.
+        The record within the dataset: PTB-XL ``ecg_id`` without leading zeros (``"1"``; bundled samples too),
+        CPSC2018 ``"A0001"``, synthetic ``"70bpm"`` (its heart rate), or the uploaded file's name.
     task:
         The label set predictions are shown for (part 2 of the dashboard): one of the training tasks.
     layout:
@@ -115,7 +118,7 @@ class ViewState:
     @property
     def restorable(self) -> bool:
         """Whether the record can be loaded again from the link alone (uploads cannot)."""
-        return self.dataset in ("ptbxl", "cpsc2018", "synthetic") and self.record is not None
+        return self.dataset in ("ptbxl", "cpsc2018", "samples", "synthetic") and self.record is not None
 
 
 def normalise_record(dataset: str | None, record: str) -> str | None:
@@ -125,6 +128,8 @@ def normalise_record(dataset: str | None, record: str) -> str | None:
     --------
     >>> normalise_record("ptbxl", "00042"), normalise_record("cpsc2018", "a0001"), normalise_record("ptbxl", "x")
     ('42', 'A0001', None)
+    >>> normalise_record("samples", "020406")
+    '20406'
     """
     record = str(record).strip()
     if dataset == "upload":
@@ -133,7 +138,7 @@ def normalise_record(dataset: str | None, record: str) -> str | None:
     match = pattern.match(record) if pattern else None
     if match is None:
         return None
-    if dataset == "ptbxl":
+    if dataset in ("ptbxl", "samples"):
         return match.group(1)
     if dataset == "cpsc2018":
         return f"A{match.group(1)}"

@@ -23,6 +23,7 @@ from mrm.app.sources import load_record
 from mrm.app.teaching import case_pool
 from mrm.app.view import ViewOptions
 from mrm.data.recording import Recording
+from mrm.data.samples import samples_index
 from mrm.errors import ECGInputError
 from mrm.infer import AttentionMaps, Attribution, Prediction, Predictor, attention_maps, attribute, weights_for_task
 from mrm.measure import Measurements
@@ -154,11 +155,12 @@ def teaching_pool(dataset: str, task: str, classes: list[str], wanted: tuple[str
 
 
 def truth_for(recording: Recording, task: str, classes: list[str]) -> GroundTruth:
-    """The record's ground truth in the task's classes (the PTB-XL statements table from the data folder)."""
+    """The record's ground truth in the task's classes (the PTB-XL statements table from the data folder, else the
+    bundled samples' copy: PTB-XL publishes one table for all its records)."""
     statements = None
     if recording.dataset == "ptbxl":
         index = ui.dataset_index(ui.data_root(), "ptbxl")
-        statements = index.statements if index is not None else None
+        statements = (index if index is not None else samples_index()).statements
     return ground_truth(recording, task, classes, statements)
 
 
