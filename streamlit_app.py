@@ -6,7 +6,6 @@ later pages (diagnosis, attention, model card, report) appear by adding ``pages/
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -14,10 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from mrm.app import ui
-from mrm.app.sources import DEFAULT_WEIGHTS_DIR, available_datasets, find_weights
+from mrm.app.sources import available_datasets, find_weights
 from mrm.app.synthetic import SYNTHETIC_LABEL
 from mrm.data.inventory import describe_data_root
 from mrm.data.labels import SPLITS
+from mrm.data.samples import list_samples
+from mrm.shipped import default_weights_dir
 
 HERE = Path(__file__).resolve().parent
 #: Titles and icons of the pages (others get a title from their file name).
@@ -30,8 +31,8 @@ PAGES = {
     "6_Teaching.py": ("Teaching", ":material/school:"),
     "7_Report.py": ("Report", ":material/picture_as_pdf:"),
 }
-#: The synthetic record a fresh machine opens on.
-DEMO_RECORD = "70bpm"
+#: What a machine without any dataset opens on: the first bundled sample (a normal ECG validated by a cardiologist).
+DEFAULT_SAMPLE = str(list_samples()[0].ecg_id)
 
 
 @st.cache_data(ttl=60, show_spinner="Looking at the data folder ...")
@@ -68,15 +69,24 @@ def home() -> None:
     st.markdown(f"Data folder: `{root}` (change it in the sidebar, or set `MRM_DATA_DIR`).")
     inventory = _inventory(str(root))
     st.dataframe(inventory, hide_index=True)
+    missing = inventory[~inventory["found"]]
+    if len(missing):
+        st.markdown("Not found: " + "; ".join(f"{name}, get it with `{command}`" for name, command
+                                              in zip(missing["dataset"], missing["how to get it"], strict=True)) + ".")
+    st.markdown(
+        f"**Sample ECGs**: {len(list_samples())} real PTB-XL records of the test fold, bundled with the app, are "
+        "always there (Record page, source *Samples*). PTB-XL: Wagner et al., PhysioNet, CC BY 4.0."
+    )
     if not inventory["found"].any():
         st.info(
-            f"No dataset was found in `{root}`. The app opens a **synthetic demo ECG ({SYNTHETIC_LABEL})** so that "
-            "every view works; download real records with `python -m mrm download ptbxl --dest data`.",
-            icon=":material/science:",
+            f"No dataset was found in `{root}`. The app opens a **real sample ECG** (PTB-XL ecg_id {DEFAULT_SAMPLE}, "
+            f"with its ground truth); the other samples are on the Record page, next to a synthetic demo ECG "
+            f"({SYNTHETIC_LABEL}).",
+            icon=":material/ecg_heart:",
         )
 
     st.header("Trained weights", divider="gray")
-    weights_dir = Path(os.environ.get("MRM_WEIGHTS_DIR", DEFAULT_WEIGHTS_DIR))
+    weights_dir = default_weights_dir()
     weights = find_weights(weights_dir)
     if weights:
         st.dataframe(pd.DataFrame([{
@@ -90,7 +100,8 @@ def home() -> None:
         )
 
     st.header("Where to start", divider="gray")
-    st.page_link(ui.RECORD_PAGE, label="Record: pick a PTB-XL or CPSC2018 record, upload a file, or use the demo",
+    st.page_link(ui.RECORD_PAGE, label="Record: pick a PTB-XL or CPSC2018 record or a bundled sample, upload a file, "
+                 "or use the synthetic demo",
                  icon=":material/folder_open:")
     st.page_link(ui.ECG_PAGE, label="12-lead ECG: the chosen record on ECG paper, with measurements",
                  icon=":material/monitor_heart:")
@@ -114,7 +125,7 @@ st.set_page_config(page_title="MRM-ECG", page_icon=":material/ecg_heart:", layou
 root = ui.data_dir_sidebar()
 state = ui.view_state()
 if state.dataset is None and not available_datasets(root):
-    ui.choose("synthetic", DEMO_RECORD)
+    ui.choose("samples", DEFAULT_SAMPLE)
 for problem in st.session_state.pop("link_problems", []):
     st.warning(f"The link could not be followed in full: {problem}")
 current = ui.view_state()

@@ -1,4 +1,5 @@
-"""Record page: choose a record (PTB-XL or CPSC2018 browser, upload, synthetic demo) and check what was read."""
+"""Record page: choose a record (PTB-XL or CPSC2018 browser, bundled samples, upload, synthetic demo) and check what
+was read."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mrm.app.sources import (
     describe_labels,
     needs_fs,
     ptbxl_table,
+    samples_table,
 )
 from mrm.app.synthetic import SYNTHETIC_LABEL
 from mrm.data.cpsc2018 import CLASSES
@@ -24,8 +26,10 @@ from mrm.data.inventory import DOWNLOAD_COMMANDS
 from mrm.data.ptbxl import NOISE_COLUMNS
 from mrm.data.readers import ACCEPTED_EXTENSIONS
 from mrm.data.recording import Recording
+from mrm.data.samples import samples_index
 
-SOURCES = {"PTB-XL": "ptbxl", "CPSC2018": "cpsc2018", "Upload": "upload", "Synthetic demo": "synthetic"}
+SOURCES = {"PTB-XL": "ptbxl", "CPSC2018": "cpsc2018", "Samples": "samples", "Upload": "upload",
+           "Synthetic demo": "synthetic"}
 # Selectboxes list at most this many records; the filters, the ecg_id search and the table reach the rest.
 MAX_OPTIONS = 1000
 MAX_TABLE_ROWS = 2000
@@ -212,6 +216,25 @@ def upload() -> None:
         st.rerun()
 
 
+@st.cache_data(show_spinner=False)
+def _samples_table():
+    return samples_table()
+
+
+def samples() -> None:
+    table = _samples_table()
+    ids = table.index.tolist()
+    st.caption(f"{len(ids)} real ECGs bundled with the app: PTB-XL records of the test fold (fold 10, never used to "
+               "train the model), 500 Hz, 10 s, chosen to show each superclass and common findings. PTB-XL: Wagner "
+               "et al., PhysioNet, CC BY 4.0.")
+    _seed_choice("samples_pick", "samples", ids)
+    st.selectbox("Sample ECG", ids, key="samples_pick", index=None, placeholder="Choose a sample",
+                 format_func=lambda i: f"{i} · {table.at[i, 'shows']}", on_change=_pick,
+                 args=("samples", "samples_pick"))
+    st.dataframe(table, key="samples_table", selection_mode="single-row", height=260,
+                 on_select=partial(_pick_row, "samples", "samples_table", ids))
+
+
 def synthetic() -> None:
     st.info(f"NeuroKit2's multi-lead simulation ({SYNTHETIC_LABEL}), for trying the app without any dataset.",
             icon=":material/science:")
@@ -228,7 +251,12 @@ def chosen_record() -> Recording | None:
         st.info("No record is chosen yet: pick one on the left.")
         return None
     ui.record_banner(recording)
-    labels = describe_labels(recording, ui.dataset_index(root, "ptbxl") if recording.dataset == "ptbxl" else None)
+    index = None
+    if recording.dataset == "ptbxl":
+        # PTB-XL publishes one statements table; the bundled samples' copy names the codes without a data folder.
+        index = ui.dataset_index(root, "ptbxl")
+        index = index if index is not None else samples_index()
+    labels = describe_labels(recording, index)
     if labels:
         st.markdown("**Labels** (ground truth): " + "; ".join(labels))
     st.page_link(ui.ECG_PAGE, label="Open the 12-lead view", icon=":material/monitor_heart:")
@@ -237,13 +265,14 @@ def chosen_record() -> Recording | None:
 
 
 if "source" not in st.session_state:
-    default = state.dataset or (found[0] if found else "synthetic")
+    default = state.dataset or (found[0] if found else "samples")
     st.session_state["source"] = next(name for name, key in SOURCES.items() if key == default)
 left, right = st.columns([3, 2], gap="large")
 with left:
     source = st.segmented_control("Source", list(SOURCES), key=ui.remember("source", st.session_state["source"]),
                                   on_change=ui.store, args=("source",), required=True)
-    {"PTB-XL": ptbxl_browser, "CPSC2018": cpsc_browser, "Upload": upload, "Synthetic demo": synthetic}[source]()
+    {"PTB-XL": ptbxl_browser, "CPSC2018": cpsc_browser, "Samples": samples, "Upload": upload,
+     "Synthetic demo": synthetic}[source]()
 with right:
     chosen = chosen_record()
 upcoming = ui.view_options(chosen) if chosen is not None else None
