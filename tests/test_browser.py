@@ -2,7 +2,8 @@
 
 AppTest cannot draw plotly charts; this test checks that the 12-lead chart is really drawn after picking a
 PTB-XL record, and that an upload is read. Screenshots land in pytest's tmp_path (``--basetemp`` to keep them).
-Skipped when chromium or Playwright is absent, unless CI is set (then it fails).
+Skipped when chromium or Playwright is absent, unless CI is set (then it fails). The last test walks part 2: record,
+diagnosis, attention, and the PDF report downloaded and read back.
 """
 
 from __future__ import annotations
@@ -165,3 +166,79 @@ def test_upload_a_wfdb_record(app_url, browser, shared_data, tmp_path):
     page.get_by_role("link", name="Open the 12-lead view").click()
     page.wait_for_function(DRAWN, timeout=30_000)
     page.screenshot(path=tmp_path / "upload_ecg.png", full_page=True)
+
+
+# ---------------------------------------------------------------- dashboard part 2: diagnosis, attention, report
+
+
+@pytest.fixture(scope="module")
+def model_app_url(shared_data: Path, tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose weights folder holds the tiny test network as the shipped superdiagnostic weights."""
+    _require_browser()
+    import shutil
+
+    weights = tmp_path_factory.mktemp("weights")
+    for suffix in (".pt", ".json"):
+        shutil.copy(tiny_weights.with_suffix(suffix), weights / f"mrm_superdiagnostic{suffix}")
+    shutil.copy(tiny_weights.with_name(tiny_weights.stem + ".fold9.npz"), weights / "mrm_superdiagnostic.fold9.npz")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MRM_WEIGHTS_DIR", str(weights))
+        process, url = start_app(shared_data, tmp_path_factory.mktemp("streamlit-model") / "server.log")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# The attention sheet is drawn: its two heatmap bands and 13 lead traces are on the page.
+ATTENTION_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => gd.data
+    && gd.data.filter(t => t.type === 'heatmap' && t.name.endsWith('attention')).length === 2
+    && gd.data.filter(t => t.meta && t.meta.role).length === 13
+    && gd.querySelectorAll('.heatmaplayer image').length >= 2)"""
+
+
+def test_record_diagnosis_attention_and_the_pdf_report(model_app_url, browser, tmp_path):
+    from pdf_text import check_structure, content_streams, page_texts  # tests/ is on sys.path under pytest
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(f"{model_app_url}/Record")
+    picker = page.get_by_label("Record (ecg_id)")
+    picker.wait_for(timeout=60_000)
+    picker.click()
+    page.keyboard.type("9 ·")
+    page.keyboard.press("Enter")
+    page.get_by_text("PTB-XL ecg_id 9 ·").wait_for(timeout=30_000)
+
+    page.get_by_role("link", name="Diagnosis", exact=True).click()
+    page.get_by_text("Model says:").wait_for(timeout=60_000)
+    page.get_by_text("Ground truth").first.wait_for()
+    page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => gd.data
+        && gd.data.map(t => t.name).join() === 'fused,HR,LR,threshold')""", timeout=30_000)
+    assert page.locator("[data-testid=stDataFrame]").count() == 1
+    assert "task=superdiagnostic" in page.url and "record=9" in page.url
+    page.screenshot(path=tmp_path / "diagnosis.png", full_page=True)
+
+    page.get_by_role("link", name="Attention", exact=True).click()
+    page.wait_for_function(ATTENTION_DRAWN, timeout=60_000)
+    page.screenshot(path=tmp_path / "attention.png", full_page=True)
+
+    page.get_by_role("link", name="Report", exact=True).click()
+    button = page.get_by_role("button", name="Download the PDF report")
+    button.wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as download:
+        button.click()
+    assert download.value.suggested_filename == "mrm_ptbxl_00009_superdiagnostic.pdf"
+    pdf = Path(download.value.path()).read_bytes()
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    assert check_structure(pdf) == 3
+    pages = page_texts(pdf)
+    assert "MRM-ECG report: PTB-XL ecg_id 9" in " ".join(pages[0])
+    assert sorted(t for t in pages[0] if t in ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5",
+                                                 "V6")) == sorted(["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2",
+                                                                   "V3", "V4", "V5", "V6"])
+    assert max(len(s) for s in content_streams(pdf)) > 100_000  # the tracing's paths
+    for code, name in (("CD", "conduction disturbance"), ("HYP", "hypertrophy"), ("MI", "myocardial infarction"),
+                       ("NORM", "normal ECG"), ("STTC", "ST/T change")):
+        assert code in pages[1] and name in pages[1]
+    assert "threshold" in pages[1] and "research and teaching tool, not a medical device" in " ".join(pages[1])

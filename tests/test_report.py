@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 import time
-import zlib
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+from pdf_text import check_structure, content_streams, page_texts
 
 from mrm.app.diagnosis import GroundTruth, ground_truth
 from mrm.data import load_cpsc2018, load_ptbxl
@@ -25,8 +25,6 @@ from mrm.measure import measure_ecg
 from mrm.model import create_model
 from mrm.report import DISCLAIMER, build_report, latin1, report_file_name
 
-A4_LANDSCAPE_PT = (841.89, 595.28)
-
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
@@ -34,45 +32,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def content_streams(pdf: bytes) -> list[bytes]:
-    """The inflated streams of a PDF (fonts, images and page contents)."""
-    out = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            out.append(zlib.decompress(match.group(1)))
-        except zlib.error:
-            out.append(match.group(1))
-    return out
-
-
-def page_texts(pdf: bytes) -> list[list[str]]:
-    """Per content stream that draws text, its strings in drawing order (PDF escapes undone)."""
-    pages = []
-    for stream in content_streams(pdf):
-        strings = re.findall(rb"\(((?:[^()\\]|\\.)*)\)\s*Tj", stream)
-        if strings:
-            pages.append([re.sub(rb"\\(.)", rb"\1", s).decode("latin-1") for s in strings])
-    return pages
-
-
-def check_structure(pdf: bytes) -> int:
-    """What a reader needs to open the file: header, trailer, and a cross-reference table whose every entry points
-    at the object it names. Returns the number of pages."""
-    assert pdf.startswith(b"%PDF-1.") and pdf.rstrip().endswith(b"%%EOF")
-    start = int(re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", pdf).group(1))
-    assert pdf[start:start + 4] == b"xref"
-    first, count = map(int, re.match(rb"xref\s+(\d+)\s+(\d+)", pdf[start:]).groups())
-    entries = re.findall(rb"(\d{10}) (\d{5}) ([nf])", pdf[start:start + 40 + 20 * count])[:count]
-    assert len(entries) == count
-    for number, (offset, _, kind) in enumerate(entries, start=first):
-        if kind == b"n":
-            assert re.match(rb"%d 0 obj" % number, pdf[int(offset):]), number
-    sizes = re.findall(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
-    for w, h in sizes:
-        assert (float(w), float(h)) == pytest.approx(A4_LANDSCAPE_PT, abs=0.5)
-    return len(re.findall(rb"/Type /Page\b", pdf))
 
 
 @pytest.fixture(scope="module")
