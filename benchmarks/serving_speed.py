@@ -53,10 +53,16 @@ def timings(fn, items, warmup: int = 3) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cli_peak_rss_mb(weights: Path, folder: Path) -> float:
-    """Peak RSS of ``python -m mrm predict FOLDER`` (one thread), the serving process as users run it."""
-    subprocess.run([sys.executable, "-m", "mrm", "predict", str(folder), "--weights", str(weights), "--format", "csv",
-                    "--out", os.devnull, "--quiet", "--threads", "1"], cwd=REPO, check=False)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    """Peak RSS of ``python -m mrm predict FOLDER`` (one thread), the serving process as users run it.
+
+    Measured from a small wrapper process: a child forked from this (large) process would count its pages.
+    """
+    command = [sys.executable, "-m", "mrm", "predict", str(folder), "--weights", str(weights), "--format", "csv",
+               "--out", os.devnull, "--quiet", "--threads", "1"]
+    wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:]); "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True, text=True, cwd=REPO)
+    return float(out.stdout.split()[-1]) / 1024
 
 
 def load_seconds(weights: Path, repeats: int) -> tuple[float, float]:
