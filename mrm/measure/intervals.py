@@ -3,8 +3,10 @@
 ``measure_ecg`` works on the record's own sampling rate: R peaks once for all 12 leads, one median beat,
 per-lead delineation, global onsets and offsets over the leads (:mod:`mrm.measure.delineate`), then heart
 rate, RR, PR, QRS, QT, QTc (Bazett and Fridericia) and the frontal QRS axis. A value is ``"measured"``,
-``"not measurable"`` (with the reason) or ``"not applicable"`` (no PR interval without P waves). Nothing a
-signal contains makes it raise: a flat, noisy, short or partly dead record gets statuses, not an exception.
+``"not measurable"`` (with the reason) or ``"not applicable"`` (no PR interval without P waves). A value outside
+physiological limits is not measurable, and so is what is read from it: no QT, QTc or axis on a QRS that is not
+measurable, no QT whose T end lies beyond the next beat. Nothing a signal contains makes it raise: a flat, noisy,
+short or partly dead record gets statuses, not an exception.
 """
 
 from __future__ import annotations
