@@ -146,3 +146,16 @@ def test_samples_table_for_the_record_page():
     assert table.loc[38, "noise"].startswith("static noise")
     assert table.loc[9557, "noise"] == "pacemaker"
     assert table["age"].notna().all() and set(table["sex"]) == {"M", "F"}
+
+
+def test_mrm_samples_lists_the_files(capsys):
+    from mrm.cli import build_parser
+
+    args = build_parser("samples").parse_args(["samples", "--paths"])
+    assert args.func(args) == 0
+    paths = capsys.readouterr().out.splitlines()
+    assert paths == [str(s.path) for s in list_samples()] and all(Path(p).is_file() for p in paths)
+    args = build_parser("samples").parse_args(["samples"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "20406  rhythm: atrial fibrillation (AFIB)\n        AFIB 100%; " in out and "CC BY 4.0" in out
