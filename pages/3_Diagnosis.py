@@ -119,3 +119,5 @@ c2.download_button("Predictions and truth (JSON)", prediction_json(predictor, pr
 c3.page_link(ui_model.REPORT_PAGE, label="PDF report", icon=":material/picture_as_pdf:")
 st.page_link(ui_model.ATTENTION_PAGE, label="Where did each branch look? Attention on the waveform",
              icon=":material/visibility:")
+# Build the Attention page's sheet while the reader looks at this one: opening it then only sends it (cached).
+ui_model.attention_sheet(recording, model)

@@ -59,15 +59,15 @@ def sheet() -> None:
     c1, c2, c3, c4 = st.columns([3, 2, 2, 3])
     c1.segmented_control("Layout", ["3x4", "12x1"], key="_w_attention_layout", on_change=_set_layout,
                          required=True, format_func={"3x4": "3x4 + rhythm II", "12x1": "12x1"}.get)
-    show_hr = c2.toggle("HR attention", key=ui.remember("show_hr", True), on_change=ui.store, args=("show_hr",),
-                        help="High-resolution branch: orange, upper half of each row.")
-    show_lr = c3.toggle("LR attention", key=ui.remember("show_lr", True), on_change=ui.store, args=("show_lr",),
-                        help="Low-resolution branch: blue, lower half of each row.")
-    opacity = c4.slider("Opacity", 0.1, 1.0, key=ui.remember("attention_opacity", 0.5), step=0.05,
-                        on_change=ui.store, args=("attention_opacity",))
-    branches = tuple(b for b, on in (("hr", show_hr), ("lr", show_lr)) if on)
-    options = replace(ui.view_options(recording), compare=None)
-    figure = ui_model.attention_figure(recording, model, maps, options, branches, opacity)
+    defaults = ui_model.ATTENTION_DEFAULTS
+    c2.toggle("HR attention", key=ui.remember("show_hr", defaults["show_hr"]), on_change=ui.store, args=("show_hr",),
+              help="High-resolution branch: orange, upper half of each row.")
+    c3.toggle("LR attention", key=ui.remember("show_lr", defaults["show_lr"]), on_change=ui.store, args=("show_lr",),
+              help="Low-resolution branch: blue, lower half of each row.")
+    c4.slider("Opacity", 0.1, 1.0, key=ui.remember("attention_opacity", defaults["attention_opacity"]), step=0.05,
+              on_change=ui.store, args=("attention_opacity",))
+    branches, _ = ui_model.attention_settings()
+    figure = ui_model.attention_sheet(recording, model)
     st.plotly_chart(figure, key="attention_sheet", theme=None, config=PLOT_CONFIG)
     where = {("hr", "lr"): "orange: the high-resolution branch (upper half of each row); blue: the low-resolution "
                            "branch (lower half)",

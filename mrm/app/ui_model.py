@@ -9,12 +9,14 @@ new weights dropped into the folder are picked up without a restart. Like :mod:`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 from mrm.app import ui
 from mrm.app.attention import attention_view
@@ -46,8 +48,16 @@ class Model:
     path: Path
 
 
+#: Intra-op threads of torch in the server (``MRM_TORCH_THREADS``, default 1): sessions already run in parallel
+#: threads, and on a busy 2-core machine two OpenMP threads per forward pass made a prediction 5-10 times slower
+#: (0.3-0.7 s against 0.05 s for a 10-s record, docs/benchmarks_dashboard2.md).
+TORCH_THREADS_ENV = "MRM_TORCH_THREADS"
+
+
 @st.cache_resource(max_entries=8, show_spinner="Loading the model ...")
 def _predictor(path: str, mtime_ns: int) -> Predictor:
+    # Threads started after this call (every later script run) inherit the setting.
+    torch.set_num_threads(max(1, int(os.environ.get(TORCH_THREADS_ENV) or 1)))
     return Predictor.load(path)
 
 
@@ -152,6 +162,31 @@ def teaching_pool(dataset: str, task: str, classes: list[str], wanted: tuple[str
                   folds: tuple[int, ...] | None) -> list[str]:
     """The records a teaching case can be drawn from (:func:`mrm.app.teaching.case_pool`), cached."""
     return _pool(str(ui.data_root().resolve()), dataset, task, tuple(classes), wanted, folds)
+
+
+#: Defaults of the attention overlay's controls (the Attention page's toggles and slider).
+ATTENTION_DEFAULTS = {"show_hr": True, "show_lr": True, "attention_opacity": 0.5}
+
+
+def attention_settings() -> tuple[tuple[str, ...], float]:
+    """The overlay this session asked for: branches shown and opacity (the Attention page's remembered controls)."""
+    values = {name: st.session_state.get(name, default) for name, default in ATTENTION_DEFAULTS.items()}
+    branches = tuple(b for b, on in (("hr", values["show_hr"]), ("lr", values["show_lr"])) if on)
+    return branches, float(values["attention_opacity"])
+
+
+def attention_sheet(recording: Recording, model: Model) -> go.Figure | None:
+    """The 12-lead view with this session's attention overlay (cached); None for networks without attention.
+
+    The Diagnosis page calls it after drawing its own content, so that opening the Attention page next only sends
+    the figure.
+    """
+    maps = attention(recording, model)
+    if maps is None:
+        return None
+    branches, opacity = attention_settings()
+    options = replace(ui.view_options(recording), compare=None)
+    return attention_figure(recording, model, maps, options, branches, opacity)
 
 
 def truth_for(recording: Recording, task: str, classes: list[str]) -> GroundTruth:
