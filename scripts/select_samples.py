@@ -193,8 +193,10 @@ reader opens it. `SHA256SUMS.txt` holds the checksums of the files.
 ## Licence and attribution
 
 The records and their metadata are from PTB-XL, licensed under the Creative Commons Attribution 4.0 International
-licence (CC BY 4.0, `LICENSE.txt` in this folder, https://creativecommons.org/licenses/by/4.0/). They are
-redistributed unchanged: a selection of PTB-XL's files.
+licence (CC BY 4.0, `LICENSE.txt` in this folder, https://creativecommons.org/licenses/by/4.0/). They are a
+selection of PTB-XL's files, not modified: the metadata rows as published, and the 500 Hz WFDB files of PTB-XL
+v1.0.3 (those with ecg_id 1-500 are PhysioNet's files; the others were rebuilt in PTB-XL's own format, 16-bit at
+1000/mV, from an export of the same records, and are byte-identical to PhysioNet's wherever both were compared).
 
 - Wagner, P., Strodthoff, N., Bousseljot, R., Samek, W., Schaeffter, T. (2022). PTB-XL, a large publicly available
   electrocardiography dataset (version 1.0.3). PhysioNet. https://doi.org/10.13026/kfzx-aw45
