@@ -5,8 +5,9 @@ The input policy (documented in the README and carried in every weight card):
 * every record is resampled to the model's rate (100 Hz) with an anti-aliasing polyphase filter;
 * a record is cut into windows of ``window`` samples every ``stride`` samples; the last window is aligned
   with the end of the record, so no sample is left out and no window runs past the end;
-* a record shorter than one window is padded at its end with 0 mV (the baseline) up to one window, and the
-  returned warning says so (readers refuse records shorter than 2.5 s, so at most 7.5 s of a 10-s window is padding);
+* a record shorter than one window is padded at its end with zeros up to one window; padding comes after
+  standardisation, so it is each lead's training mean (a few µV from 0 mV, the baseline); the caller reports it
+  (readers refuse records shorter than 2.5 s, so at most 7.5 s of a 10-s window is padding);
 * the record's prediction aggregates the windows' probabilities (``max`` as in the PTB-XL benchmark, or ``mean``);
 * amplitudes are standardised per lead with mean and standard deviation fitted on the training folds only,
   stored with the weights.
