@@ -1,6 +1,6 @@
 """ECG measurements on real records: status rules, the global rule, agreement with LUDB's cardiologists, robustness.
 
-The agreement figures over all 100 LUDB records (some targets are not met there) are in docs/benchmarks_measure.md
+The agreement figures over all 100 LUDB records (some targets are not met there) are in docs/benchmarks.md, section 4
 (``benchmarks/measure_ludb.py``); here a handful of pinned records guard against regressions.
 """
 
@@ -103,7 +103,8 @@ def test_cpsc2018_af_records_have_no_pr_interval(cpsc_dir):
 
 def test_cpsc_a0007_labelled_af_shows_p_waves_locked_to_the_qrs(cpsc_dir):
     """A0007 is labelled AF, yet a wave precedes every QRS by a fixed delay while the RR interval changes: it is
-    conducted atrial activity, so PR is measured rather than forced to "not applicable" (docs/benchmarks_measure.md)."""
+    conducted atrial activity, so PR is measured rather than forced to "not applicable"
+    (docs/benchmarks.md, section 4)."""
     rec = load_cpsc2018(cpsc_dir).load_record("A0007")
     m = measure_ecg(rec)
     x = clean_signal(rec.signal, rec.fs)

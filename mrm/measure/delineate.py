@@ -29,7 +29,7 @@ _MIN_P_WINDOW = 0.06
 
 @dataclass(frozen=True)
 class Settings:
-    """Delineation parameters; the defaults were fitted on LUDB records 1-50 (see docs/benchmarks_measure.md).
+    """Delineation parameters; the defaults were fitted on LUDB records 1-50 (see docs/benchmarks.md, section 4).
 
     Times are in seconds, slopes in mV/s, amplitudes in mV.
     """
