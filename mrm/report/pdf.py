@@ -185,7 +185,7 @@ def _tracing_page(recording: Recording, prediction: Prediction, measurements: Me
     page_w, page_h = A4_LANDSCAPE_MM
     left, bottom = (page_w - sheet_w) / 2, 12.0
     fig.axes[0].set_position((left / page_w, bottom / page_h, sheet_w / page_w, sheet_h / page_h))
-    top = page_h - 8
+    top = page_h - 6
     _text(fig, left, top, f"MRM-ECG report: {record_title(recording)}", fontsize=11, weight="bold", va="top")
     _text(fig, left, top - 6, _patient_line(recording), fontsize=8, va="top")
     positives = ", ".join(c.code for c in prediction.positive) or "none"
