@@ -4,8 +4,9 @@ against one server; none may error, and the server's memory is reported.
 Starts ``streamlit run streamlit_app.py`` on 127.0.0.1 with the weights of ``--weights-dir``, opens one session
 first (imports, indexes, the model: the memory a warm server holds), then starts ``--sessions`` browser contexts of
 one headless chromium at once. Each picks its own PTB-XL record on the Record page, opens the Diagnosis page (class
-table and probability chart drawn), the Attention page (sheet with both bands drawn), the Report page, downloads
-the PDF and checks that it is one (``%PDF`` ... ``%%EOF``). Errors: a Playwright timeout, a Streamlit exception box
+table and probability chart drawn), the Attention page (sheet with both bands drawn), asks for the attribution of
+the most probable class (integrated gradients, the heaviest computation), opens the Report page, downloads the PDF
+and checks that it is one (``%PDF`` ... ``%%EOF``). Errors: a Playwright timeout, a Streamlit exception box
 on a page, a PDF that is not one, or a traceback in the server's log.
 
 Memory: the server process's resident set (``VmRSS`` of /proc/PID/status) sampled every 0.2 s, and its peak
@@ -40,6 +41,8 @@ ATTENTION_DRAWN = """(revision) => [...document.querySelectorAll('.js-plotly-plo
     && String(gd.layout.uirevision).includes(revision)
     && gd.data.filter(t => t.type === 'heatmap').length === 2
     && gd.querySelectorAll('.heatmaplayer image').length >= 2)"""
+ATTRIBUTION_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => gd.data
+    && gd.data.some(t => t.type === 'heatmap' && t.name === 'attribution'))"""
 TIMEOUT_MS = 180_000
 
 
@@ -115,6 +118,12 @@ async def session(browser, url: str, ecg_id: int, out: Path) -> dict:
             times[name.lower()] = time.perf_counter() - t
             if await page.locator("[data-testid=stException]").count():
                 raise RuntimeError(f"{name} page shows an exception")
+        t = time.perf_counter()  # the attribution of the most probable class (integrated gradients, on request)
+        await page.get_by_role("combobox", name="Class").click()
+        await page.keyboard.press("ArrowDown")  # the first option: the most probable class
+        await page.keyboard.press("Enter")
+        await page.wait_for_function(ATTRIBUTION_DRAWN, timeout=TIMEOUT_MS)
+        times["attribution"] = time.perf_counter() - t
         t = time.perf_counter()
         await page.get_by_role("link", name="Report", exact=True).click()
         button = page.get_by_role("button", name="Download the PDF report")
@@ -155,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights-dir", default=str(REPO / "weights"))
     parser.add_argument("--sessions", type=int, default=5)
     parser.add_argument("--first-id", type=int, default=120)
+    parser.add_argument("--log", help="keep the server's log in this file")
     args = parser.parse_args(argv)
 
     ids = list(range(args.first_id + 1, args.first_id + 1 + args.sessions))
@@ -171,10 +181,12 @@ def main(argv: list[str] | None = None) -> int:
             samples = sampler.stop()
             peak = memory_mb(process.pid, "VmHWM")
             after = memory_mb(process.pid)
-            server_log = log.read_text()
         finally:
             process.terminate()
             process.wait(timeout=10)
+        server_log = log.read_text()
+        if args.log:
+            Path(args.log).write_text(server_log)
 
     tracebacks = server_log.count("Traceback")
     errors = [r for r in results if r["error"]]
@@ -186,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     if tracebacks:
         first = server_log.index("Traceback")
         print("\nfirst traceback of the server log:\n" + server_log[first : first + 3000])
-    steps = ["pick", "diagnosis", "attention", "report + PDF download", "whole walk"]
+    steps = ["pick", "diagnosis", "attention", "attribution", "report + PDF download", "whole walk"]
     print("\n| step (5 at once) | median s | max s |\n|---|---|---|")
     for step in steps:
         values = [r["times"][step] for r in results if step in r["times"]]

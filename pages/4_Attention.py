@@ -100,10 +100,16 @@ def attribution() -> None:
     classes = sorted(prediction.classes, key=lambda c: -c.probability)
     names = {c.code: f"{c.code} · {c.name} (p = {c.probability:.2f})" for c in classes}
     c1, c2 = st.columns(2)
-    code = c1.selectbox("Class", list(names), format_func=names.get, key="attribution_class",
-                        help="Most probable first.")
+    code = c1.selectbox("Class", list(names), format_func=names.get, key="attribution_class", index=None,
+                        placeholder="Pick a class to see what drove it", help="Most probable first.")
     method = c2.selectbox("Method", list(METHOD_NAMES), format_func=METHOD_NAMES.get,
                           key="attribution_method")
+    if code is None:
+        # Computed on request: integrated gradients cost about a second of CPU, which would otherwise compete with
+        # the browser drawing the sheet above.
+        st.caption("The attribution of one class over leads and time is computed when you pick the class (about a "
+                   "second for integrated gradients).")
+        return
     result = ui_model.attribution(recording, model, code, method)
     st.plotly_chart(attribution_figure(result), key="attribution", theme=None, config={"displaylogo": False})
     totals = result.lead_totals()

@@ -343,7 +343,9 @@ def test_attention_page(monkeypatch, shared_data, weights_dir):
     assert len([t for t in spec["data"] if t.get("meta")]) == 13  # 12 leads and the rhythm strip, over the bands
     assert heatmaps[0]["opacity"] == 0.5
     assert [m.label for m in at.metric][:2] == ["Correlation", "Overlap of the top 20%"]
-    attribution = _chart(at, "attribution")
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("-attribution")]  # only when asked
+    at.selectbox(key="attribution_class").set_value("MI").run()
+    attribution = _chart(_ok(at), "attribution")
     assert attribution["data"][0]["type"] == "heatmap" and len(attribution["data"][0]["y"]) == 12
     # Toggling a branch off reruns the fragment: one band left, filling the rows.
     at.toggle(key="_w_show_lr").set_value(False).run()
