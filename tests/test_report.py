@@ -164,3 +164,22 @@ def test_text_helpers():
     rec = Recording(np.zeros((12, 10), np.float32), 100.0, "a/b c", dataset="upload")
     assert report_file_name(rec, "rhythm") == "mrm_upload_a_b_c_rhythm.pdf"
     assert report_file_name(rec, "rhythm", "csv").endswith(".csv")
+
+
+def test_reports_built_at_once_keep_their_text(predictor, ptbxl):
+    """A server builds reports in several threads; each must keep the core font (text, not embedded glyphs)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import matplotlib as mpl
+
+    records = [ptbxl.load_record(i, fs=500) for i in (9, 10, 11, 12)]
+    preds = [predictor.predict(r) for r in records]
+    before = dict(mpl.rcParams)
+    with ThreadPoolExecutor(4) as pool:
+        pdfs = list(pool.map(lambda pair: build_report(*pair), zip(records, preds, strict=True)))
+    # rcParams are global: unserialised builds restored each other's settings and left the core font switched on.
+    assert mpl.rcParams["pdf.use14corefonts"] == before["pdf.use14corefonts"]
+    assert mpl.rcParams["font.family"] == before["font.family"]
+    for rec, pdf in zip(records, pdfs, strict=True):
+        assert b"/FontFile" not in pdf and b"/Helvetica" in pdf
+        assert f"MRM-ECG report: PTB-XL ecg_id {int(rec.record_id)}" in " ".join(page_texts(pdf)[0])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import logging
 import textwrap
+import threading
 import time
 from contextlib import contextmanager
 
@@ -76,17 +77,23 @@ def latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
+# rcParams are global: two reports built at once in a server's threads would restore each other's settings halfway
+# (one report's text then drawn in an embedded font instead of Helvetica), so one report is built at a time.
+_STYLE_LOCK = threading.Lock()
+
+
 @contextmanager
 def _report_style():
     # With the core fonts, matplotlib's font finder logs a harmless weight mismatch for Helvetica on every text.
     logger = logging.getLogger("matplotlib.font_manager")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with mpl.rc_context(_RC):
-            yield
-    finally:
-        logger.setLevel(level)
+    with _STYLE_LOCK:
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            with mpl.rc_context(_RC):
+                yield
+        finally:
+            logger.setLevel(level)
 
 
 def build_report(
