@@ -10,6 +10,8 @@ plotly.js in the browser cache): the server is warm. Then, for records it has no
   ``uirevision`` names the record) -- the attribution below it is computed after that and not counted;
 * attention direct: another new record's Attention page opened straight after the pick (it shows the model's
   positive classes above the sheet, so diagnosis and attention are drawn on one page);
+* with reading pauses: a third record, 1 s spent on each page before the next click (not counted), as a reader
+  would; the Record page builds the 12-lead view and the Diagnosis page the attention sheet meanwhile;
 
 and the sums pick + diagnosis, pick + diagnosis + attention and pick + attention direct (the target: at most 1.5 s
 warm). The Diagnosis page builds the attention sheet after drawing itself, so the Attention page after it only sends
@@ -98,7 +100,8 @@ def server_share(data_dir: Path, weights_dir: Path, ids: list[int]) -> dict[str,
     at.run()
     for page in ("pages/3_Diagnosis.py", "pages/4_Attention.py"):
         at.switch_page(page).run()
-    out: dict[str, list[float]] = {"Diagnosis page run": [], "Attention page run (sheet, agreement, attribution)": []}
+    out: dict[str, list[float]] = {"Diagnosis page run (with the attention sheet built after it)": [],
+                                   "Attention page run after it (sheet sent, agreement)": []}
     for ecg_id in ids[1:]:
         at.switch_page("pages/1_Record.py").run()
         at.session_state["view"] = at.session_state["view"].choose("ptbxl", str(ecg_id))
@@ -119,10 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    ids = list(range(args.first_id, args.first_id + 2 * args.repeats + 1))
+    ids = list(range(args.first_id, args.first_id + 3 * args.repeats + 1))
     results: dict[str, list[float]] = {
         "pick": [], "diagnosis": [], "attention": [], "pick + diagnosis": [], "pick + diagnosis + attention": [],
         "attention direct (after the pick)": [], "pick + attention direct": [],
+        "pick + diagnosis + attention, 1 s reading pauses (not counted)": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
         process, url = start_app(Path(args.data_dir), Path(args.weights_dir), Path(tmp) / "server.log")
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.goto(f"{url}/Record")
                 for i in range(args.repeats + 1):
-                    ecg_id = ids[0] if i == 0 else ids[2 * i - 1]
+                    ecg_id = ids[0] if i == 0 else ids[3 * i - 2]
                     if i:
                         page.get_by_role("link", name="Record", exact=True).click()
                     t_pick = pick(page, ecg_id)
@@ -143,12 +147,21 @@ def main(argv: list[str] | None = None) -> int:
                     for key, value in zip(results, (t_pick, t_diag, t_attn, t_pick + t_diag, t_pick + t_diag + t_attn),
                                           strict=False):
                         results[key].append(value)
-                    direct = ids[2 * i]
+                    direct = ids[3 * i - 1]
                     page.get_by_role("link", name="Record", exact=True).click()
                     t_pick = pick(page, direct)
                     t_attn = open_page(page, "Attention", ATTENTION_DRAWN, f"ptbxl/{direct:05d}/")
                     results["attention direct (after the pick)"].append(t_attn)
                     results["pick + attention direct"].append(t_pick + t_attn)
+                    paused = ids[3 * i]
+                    page.get_by_role("link", name="Record", exact=True).click()
+                    t_pick = pick(page, paused)
+                    page.wait_for_timeout(1000)
+                    t_diag = open_page(page, "Diagnosis", DIAGNOSIS_DRAWN, f"PTB-XL ecg_id {paused} ·")
+                    page.wait_for_timeout(1000)
+                    t_attn = open_page(page, "Attention", ATTENTION_DRAWN, f"ptbxl/{paused:05d}/")
+                    results["pick + diagnosis + attention, 1 s reading pauses (not counted)"].append(
+                        t_pick + t_diag + t_attn)
                 browser.close()
         finally:
             process.terminate()
