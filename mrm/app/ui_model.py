@@ -70,7 +70,7 @@ _return_freed_memory()
 
 #: Intra-op threads of torch in the server (``MRM_TORCH_THREADS``, default 1): sessions already run in parallel
 #: threads, and on a busy 2-core machine two OpenMP threads per forward pass made a prediction 5-10 times slower
-#: (0.3-0.7 s against 0.05 s for a 10-s record, docs/benchmarks_dashboard2.md).
+#: (0.3-0.7 s against 0.05 s for a 10-s record, docs/benchmarks.md, section 3.2).
 TORCH_THREADS_ENV = "MRM_TORCH_THREADS"
 
 
