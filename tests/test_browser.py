@@ -139,7 +139,7 @@ def test_a_link_opens_the_view_on_a_fresh_server(shared_data, browser, tmp_path)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/ECG?dataset=cpsc2018&record=A0005&layout=12x1")
-        page.wait_for_function("() => document.querySelector('.js-plotly-plot')?.data?.length >= 12", timeout=30_000)
+        page.wait_for_function("() => document.querySelector('.js-plotly-plot')?.data?.length >= 12", timeout=90_000)
         assert [n.split("/")[0] for n in _lead_names(page)] == [
             "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
         page.get_by_text("CPSC2018 A0005 ·").wait_for()
