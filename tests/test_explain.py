@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,7 @@ from torch import nn
 from mrm.data import load_ptbxl
 from mrm.data.recording import LEADS, Recording
 from mrm.evaluate.predict import InputPolicy
-from mrm.infer.explain import attention_maps, attribute, explain, place_windows
+from mrm.infer.explain import AttentionMaps, attention_maps, attribute, explain, place_windows
 from mrm.infer.faithfulness import deletion_test, random_mask, top_mask
 from mrm.infer.predictor import Predictor, minimal_card
 from mrm.model import MRMOutput, create_model
@@ -141,6 +143,25 @@ def test_integrated_gradients_add_up_to_the_change_from_a_flat_record(predictor,
         assert a.values.shape == (12, 1000) and a.fs == 100.0 and a.times[-1] == pytest.approx(9.99)
         assert a.values.sum() == pytest.approx(gap[c], abs=0.03)
         assert a.probability == pytest.approx(predictor.predict(rec).probabilities()[c], abs=1e-6)
+
+
+def test_integrated_gradients_in_chunks_equal_one_pass(predictor, fold10, monkeypatch):
+    """Chunking the path bounds memory (a 38-s record's 16 steps once took ~1.5 GB) without changing the result."""
+    explain_module = importlib.import_module("mrm.infer.explain")  # the package re-exports a function of that name
+    rec = fold10.load_record(int(fold10.ecg_ids[1]), fs=100)
+    one_pass = attribute(predictor, rec, 0, n_steps=8)
+    monkeypatch.setattr(explain_module, "IG_WINDOWS_PER_PASS", 1)  # one step (7 windows) per pass
+    chunked = attribute(predictor, rec, 0, n_steps=8)
+    np.testing.assert_allclose(chunked.values, one_pass.values, rtol=1e-4, atol=1e-7)
+
+
+def test_bands_of_a_plateau_or_flat_map_do_not_cover_the_record():
+    t = np.arange(1000) / 100
+    plateau = np.where(t < 7, 0.5, 0.0)  # 70% of the record tied at the top
+    plateau[300:310] = 0.9
+    maps = AttentionMaps(t, plateau, np.full(1000, 0.3), 100.0)
+    assert maps.bands("hr", share=0.2) == [(3.0, 3.1)]
+    assert maps.bands("lr") == []
 
 
 def test_grad_cam_of_each_branch_is_a_nonnegative_temporal_map(predictor, fold10):

@@ -35,6 +35,8 @@ ATTRIBUTION_METHODS = ("integrated_gradients", "integrated_gradients_time", "gra
 #: The methods whose values resolve leads; the others repeat one temporal map on every lead.
 LEAD_RESOLVED = ("integrated_gradients",)
 ATTENTION_METHODS = ("attention_hr", "attention_lr")
+#: Windows per forward/backward pass of integrated gradients: bounds its memory whatever the record's length.
+IG_WINDOWS_PER_PASS = 32
 
 
 @dataclass
@@ -65,10 +67,17 @@ class AttentionMaps:
         >>> maps = AttentionMaps(t, np.where((t >= 2) & (t < 3), 0.9, 0.1), np.zeros(1000), 100.0)
         >>> maps.bands("hr", share=0.1)
         [(2.0, 3.0)]
+        >>> maps.bands("lr")  # a flat map has no bands
+        []
         """
         values = {"hr": self.hr, "lr": self.lr}[branch]
+        if values.size == 0 or np.ptp(values) <= 1e-6:
+            return []  # a flat map (or a branch without attention) points nowhere
         cut = np.quantile(values, 1 - share)
-        high = np.concatenate([[False], values >= cut, [False]])
+        high = values >= cut
+        if high.mean() > 1.5 * share:
+            high = values > cut  # ties at the cut (e.g. a plateau) would otherwise swallow most of the record
+        high = np.concatenate([[False], high, [False]])
         edges = np.flatnonzero(np.diff(high.astype(np.int8)))
         step = 1 / self.fs
         return [(float(self.times[a]), float(self.times[b - 1] + step)) for a, b in zip(edges[::2], edges[1::2],
@@ -121,6 +130,7 @@ class Explanation:
     prediction: Prediction
     attention: AttentionMaps | None
     attribution: Attribution
+
 
 
 def attention_maps(predictor: Predictor, recording: Recording) -> AttentionMaps:
@@ -297,14 +307,20 @@ def _integrated_gradients(predictor: Predictor, x: ModelInput, classes: Sequence
     baseline = signal.clone()
     baseline[:, : x.n_samples] = flat
     alphas = (torch.arange(n_steps, dtype=torch.float32) + 0.5) / n_steps
+    # Steps go through the network in chunks of about IG_WINDOWS_PER_PASS windows: all 16 steps of a 38-s record
+    # at once held ~1.5 GB of activations for the backward pass.
+    chunk = max(1, IG_WINDOWS_PER_PASS // len(x.starts))
+    grads = torch.zeros((len(classes), *signal.shape))
     with torch.enable_grad():
-        path = (baseline + alphas[:, None, None] * (signal - baseline)).requires_grad_(True)
-        probs = torch.sigmoid(predictor.model(_windows(path, x, predictor.policy.window)).logits)
-        per_record = _aggregate(probs.reshape(n_steps, len(x.starts), -1), predictor.policy.aggregation)
-        out = []
-        for c in classes:
-            (grad,) = torch.autograd.grad(per_record[:, c].sum(), path, retain_graph=True)
-            out.append(((signal - baseline) * grad.mean(dim=0))[:, : x.n_samples])
+        for first in range(0, n_steps, chunk):
+            a = alphas[first : first + chunk]
+            path = (baseline + a[:, None, None] * (signal - baseline)).requires_grad_(True)
+            probs = torch.sigmoid(predictor.model(_windows(path, x, predictor.policy.window)).logits)
+            per_record = _aggregate(probs.reshape(len(a), len(x.starts), -1), predictor.policy.aggregation)
+            for i, c in enumerate(classes):
+                (grad,) = torch.autograd.grad(per_record[:, c].sum(), path, retain_graph=i < len(classes) - 1)
+                grads[i] += grad.sum(dim=0)
+    out = [((signal - baseline) * (g / n_steps))[:, : x.n_samples] for g in grads]
     return torch.stack(out).numpy().astype(np.float32)
 
 
