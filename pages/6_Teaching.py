@@ -29,9 +29,13 @@ if model is None:
 predictor = model.predictor
 dataset = "cpsc2018" if task == "cpsc2018" else "ptbxl"
 if ui.dataset_index(ui.data_root(), dataset) is None:
-    st.warning(f"Teaching cases of the {task} task come from {dataset}, which is not in the data folder "
-               f"`{ui.data_root()}`; set it in the sidebar.")
-    st.stop()
+    if dataset == "cpsc2018":
+        st.warning(f"Teaching cases of the {task} task come from CPSC2018, which is not in the data folder "
+                   f"`{ui.data_root()}`; set it in the sidebar.")
+        st.stop()
+    dataset = "samples"
+    st.info(f"PTB-XL is not in the data folder `{ui.data_root()}`: cases come from the 15 bundled samples "
+            "(test fold). Set a data folder in the sidebar for thousands more.", icon=":material/info:")
 names = dict(zip(predictor.classes, predictor.class_names, strict=True))
 wanted = c2.multiselect("Cases with", predictor.classes, format_func=lambda c: f"{c} · {names[c]}",
                         key=ui.remember("teaching_classes", []), on_change=ui.store, args=("teaching_classes",),

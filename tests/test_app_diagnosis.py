@@ -45,6 +45,7 @@ from mrm.app.modelcard import (
 from mrm.app.teaching import Score, case_pool, draw_case, grade_answer
 from mrm.data import load_cpsc2018, load_ptbxl
 from mrm.data.cpsc2018 import CLASSES as CPSC_CLASSES
+from mrm.data.samples import list_samples
 from mrm.errors import ECGInputError
 from mrm.infer import DISAGREEMENT_FLAG, Predictor
 from mrm.train.config import TASKS
@@ -401,6 +402,17 @@ def test_teaching_mode_scores_the_session(monkeypatch, shared_data, weights_dir,
     assert "missed: " in at.warning[0].value
     at.button(key="teaching_open").click().run()
     assert at.session_state["view"].record == at.session_state["teaching_case"]["record"]
+
+
+def test_teaching_mode_without_a_dataset_draws_from_the_bundled_samples(monkeypatch, tmp_path, weights_dir):
+    at = _ok(_app(monkeypatch, tmp_path, weights_dir).switch_page(PAGES["6_Teaching"]).run())
+    assert "15 bundled samples" in at.info[0].value
+    at.button(key="teaching_new").click().run()
+    case = _ok(at).session_state["teaching_case"]
+    assert case["dataset"] == "samples" and int(case["record"]) in {s.ecg_id for s in list_samples()}
+    at.button(key="teaching_reveal").click().run()
+    assert _ok(at).dataframe[0].value["class"].tolist()  # truth and model revealed
+    assert at.session_state["teaching_score"].cases == 1
 
 
 def test_report_page(monkeypatch, shared_data, weights_dir):

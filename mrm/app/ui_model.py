@@ -172,7 +172,8 @@ def attention_figure(recording: Recording, model: Model, maps: AttentionMaps, op
 
 @st.cache_data(max_entries=32, show_spinner="Reading the case ...")
 def _case(root: str, dataset: str, record: str) -> Recording:
-    return load_record(ui.dataset_index(Path(root), dataset), dataset, record)
+    index = None if dataset == "samples" else ui.dataset_index(Path(root), dataset)
+    return load_record(index, dataset, record)
 
 
 def load_case(dataset: str, record: str) -> Recording:
@@ -183,12 +184,14 @@ def load_case(dataset: str, record: str) -> Recording:
 @st.cache_data(max_entries=32, show_spinner=False)
 def _pool(root: str, dataset: str, task: str, classes: tuple[str, ...], wanted: tuple[str, ...],
           folds: tuple[int, ...] | None) -> list[str]:
-    return case_pool(ui.dataset_index(Path(root), dataset), task, classes, wanted=wanted, folds=folds)
+    index = samples_index() if dataset == "samples" else ui.dataset_index(Path(root), dataset)
+    return case_pool(index, task, classes, wanted=wanted, folds=folds)
 
 
 def teaching_pool(dataset: str, task: str, classes: list[str], wanted: tuple[str, ...],
                   folds: tuple[int, ...] | None) -> list[str]:
-    """The records a teaching case can be drawn from (:func:`mrm.app.teaching.case_pool`), cached."""
+    """The records a teaching case can be drawn from (:func:`mrm.app.teaching.case_pool`), cached; ``dataset``
+    "samples" draws from the bundled PTB-XL samples."""
     return _pool(str(ui.data_root().resolve()), dataset, task, tuple(classes), wanted, folds)
 
 
