@@ -17,7 +17,6 @@ from mrm.app.diagnosis import (
     prediction_csv,
     prediction_json,
 )
-from mrm.app.state import training_note
 from mrm.report import report_file_name
 from mrm.viz.probabilities import probability_figure
 
@@ -30,7 +29,7 @@ if recording is None:
     st.page_link(ui.RECORD_PAGE, label="Choose a record", icon=":material/folder_open:")
     st.stop()
 
-ui.record_banner(recording)
+ui.record_banner(recording, predictions=True)
 c1, _ = st.columns([2, 3])
 task = ui_model.task_selector(c1)
 model = ui_model.load_model(task)
@@ -41,9 +40,6 @@ prediction = ui_model.predict(recording, model)
 truth = ui_model.truth_for(recording, task, predictor.classes)
 rows = diagnosis_rows(prediction, truth)
 
-note = training_note(recording)
-if note:
-    st.warning(note, icon=":material/school:")
 if prediction.disagreement_flagged:
     st.error(disagreement_text(prediction), icon=":material/call_split:")
 else:

@@ -9,7 +9,6 @@ import streamlit as st
 
 from mrm.app import ui, ui_model
 from mrm.app.attention import attention_agreement
-from mrm.app.state import training_note
 from mrm.data.recording import LEADS
 from mrm.viz.attention import agreement_figure, attribution_figure
 
@@ -29,7 +28,7 @@ if recording is None:
     st.page_link(ui.RECORD_PAGE, label="Choose a record", icon=":material/folder_open:")
     st.stop()
 
-ui.record_banner(recording)
+ui.record_banner(recording, predictions=True)
 c1, _ = st.columns([2, 3])
 task = ui_model.task_selector(c1)
 model = ui_model.load_model(task)
@@ -37,9 +36,6 @@ if model is None:
     st.stop()
 prediction = ui_model.predict(recording, model)
 maps = ui_model.attention(recording, model)
-note = training_note(recording)
-if note:
-    st.warning(note, icon=":material/school:")
 positives = ", ".join(c.code for c in prediction.positive) or "none"
 st.markdown(f"**Model says:** {positives}" + (" &nbsp;·&nbsp; **the branches disagree** on "
                                               f"{prediction.disagreement_class} (gap {prediction.disagreement:.2f})"

@@ -7,7 +7,6 @@ import streamlit as st
 
 from mrm.app import ui, ui_model
 from mrm.app.diagnosis import prediction_csv, prediction_json
-from mrm.app.state import training_note
 from mrm.report import DISCLAIMER, report_file_name
 
 ui.require_entry()
@@ -19,7 +18,7 @@ if recording is None:
     st.page_link(ui.RECORD_PAGE, label="Choose a record", icon=":material/folder_open:")
     st.stop()
 
-ui.record_banner(recording)
+ui.record_banner(recording, predictions=True)
 c1, _ = st.columns([2, 3])
 task = ui_model.task_selector(c1)
 model = ui_model.load_model(task)
@@ -35,9 +34,6 @@ st.markdown(
     "2. the automated measurements, and every class's probability with the card's threshold, the decision, both "
     "branches and the ground truth" + (" (none for this record)" if not truth.available else "") + ";\n"
     "3. the attention strip: where each branch looked on lead II, and how far they agree.")
-note = training_note(recording)
-if note:
-    st.warning(note, icon=":material/school:")
 
 c1, c2, c3 = st.columns(3)
 c1.download_button(

@@ -293,6 +293,8 @@ def test_diagnosis_page_beside_the_truth(monkeypatch, shared_data, weights_dir, 
     at = _app(monkeypatch, shared_data, weights_dir, dataset="ptbxl", record="1")
     at = at.switch_page(PAGES["3_Diagnosis"]).run()
     assert not at.exception and "training folds (1-8)" in at.warning[0].value
+    shown = [e.value for kind in ("warning", "caption", "markdown", "info") for e in at.get(kind)]
+    assert sum("training folds (1-8)" in text for text in shown) == 1  # said once, not in the banner again
     assert at.query_params["task"] == "superdiagnostic"
 
 

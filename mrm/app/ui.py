@@ -231,13 +231,16 @@ def sheet_figure(recording: Recording, options: ViewOptions) -> go.Figure:
     return view_figure(key, options, marks, _recording=recording, calipers=calipers)
 
 
-def record_banner(recording: Recording) -> None:
-    """The record's name, the synthetic label, and the training-fold note."""
+def record_banner(recording: Recording, *, predictions: bool = False) -> None:
+    """The record's name, the synthetic label, and the training-fold note (a warning on pages that show
+    predictions, where it matters, a caption elsewhere)."""
     st.subheader(record_title(recording))
     if recording.dataset == "synthetic":
         st.warning(f"Synthetic ECG: {SYNTHETIC_LABEL}.", icon=":material/science:")
     note = training_note(recording)
-    if note:
+    if note and predictions:
+        st.warning(note, icon=":material/school:")
+    elif note:
         st.caption(note)
 
 
