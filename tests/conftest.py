@@ -77,17 +77,44 @@ def tiny_weights(shared_data: Path, ptbxl_cache: Path, tmp_path_factory: pytest.
     Twelve epochs (about 5 s on one core) give a macro AUC near 0.8 on the shared fold 10: a network that has
     learned something, for tests of prediction and explanation. Read-only for tests.
     """
-    import torch
-
     from mrm.train.config import TrainConfig
     from mrm.train.run import train_task
 
     config = TrainConfig(task="superdiagnostic", model="tiny", epochs=12)
-    # One thread: on two cores shared with other processes, two OpenMP threads made this 20 times slower.
+    # Runs on one thread (the autouse fixture one_thread): two made this 20 times slower on shared cores.
+    return train_task(config, shared_data, tmp_path_factory.mktemp("tiny-run"), cache_dir=ptbxl_cache,
+                      progress=False, log=lambda _: None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread():
+    """One torch thread for the whole run: two OpenMP threads on two cores shared with other processes ran many
+    times slower than one, and bitwise-reproducible CPU training needs one."""
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    try:
-        return train_task(config, shared_data, tmp_path_factory.mktemp("tiny-run"), cache_dir=ptbxl_cache,
-                          progress=False, log=lambda _: None)
-    finally:
-        torch.set_num_threads(threads)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def ptbxl(ptbxl_dir: Path):
+    """The shared PTB-XL index (read-only for tests)."""
+    from mrm.data import load_ptbxl
+
+    return load_ptbxl(ptbxl_dir)
+
+
+@pytest.fixture(scope="session")
+def fold10(ptbxl):
+    """The shared PTB-XL records of the test fold."""
+    return ptbxl.filter(folds=10)
+
+
+@pytest.fixture(scope="session")
+def predictor(tiny_weights: Path):
+    """A Predictor of the session's tiny weights (:func:`tiny_weights`)."""
+    from mrm.infer import Predictor
+
+    return Predictor.load(tiny_weights)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from app_helpers import assert_ok, open_app
 from streamlit.testing.v1 import AppTest
 
 from mrm.app import (
@@ -37,8 +38,6 @@ from mrm.data.recording import LEADS
 from mrm.errors import ECGInputError
 from mrm.measure import measure_ecg
 
-REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "streamlit_app.py")
 RECORD_PAGE = "pages/1_Record.py"
 ECG_PAGE = "pages/2_ECG.py"
 
@@ -224,18 +223,6 @@ def test_find_weights(tmp_path):
 # ---------------------------------------------------------------- the app, page by page
 
 
-def _app(monkeypatch, data_dir: Path, **params: str) -> AppTest:
-    monkeypatch.setenv("MRM_DATA_DIR", str(data_dir))
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def _ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
 
 
 def _sheet(at: AppTest) -> dict:
@@ -249,7 +236,7 @@ def _lead_traces(spec: dict) -> list[dict]:
 
 
 def test_home_page_lists_datasets(monkeypatch, shared_data):
-    at = _ok(_app(monkeypatch, shared_data))
+    at = assert_ok(open_app(monkeypatch, shared_data))
     assert at.title[0].value == "MRM-ECG"
     inventory = at.dataframe[0].value
     assert inventory.set_index("dataset").loc["PTB-XL", "with signals"] == 500
@@ -262,24 +249,24 @@ def test_home_page_lists_datasets(monkeypatch, shared_data):
 
 def test_synthetic_demo_stays_available_and_labelled(monkeypatch, tmp_path):
     # A fresh machine opens the bundled samples (tests/test_app_samples.py); the synthetic demo is one link away.
-    at = _ok(_app(monkeypatch, tmp_path, dataset="synthetic", record="70bpm"))
+    at = assert_ok(open_app(monkeypatch, tmp_path, dataset="synthetic", record="70bpm"))
     assert at.session_state["view"].dataset == "synthetic"
     assert at.query_params["dataset"] == "synthetic"
-    at = _ok(at.switch_page(ECG_PAGE).run())
+    at = assert_ok(at.switch_page(ECG_PAGE).run())
     assert "synthetic, not a real patient" in at.subheader[0].value
     assert any("not a real patient" in w.value for w in at.warning)
     assert len(_lead_traces(_sheet(at))) == 13
-    at = _ok(at.switch_page(RECORD_PAGE).run())
+    at = assert_ok(at.switch_page(RECORD_PAGE).run())
     assert at.segmented_control(key="_w_source").value == "Synthetic demo"
     at.segmented_control(key="_w_source").set_value("PTB-XL").run()
-    assert any("No PTB-XL folder" in w.value for w in _ok(at).warning)
+    assert any("No PTB-XL folder" in w.value for w in assert_ok(at).warning)
 
 
 def test_pick_a_ptbxl_record_then_view_it(monkeypatch, shared_data):
-    at = _app(monkeypatch, shared_data)
-    at = _ok(at.switch_page(RECORD_PAGE).run())
+    at = open_app(monkeypatch, shared_data)
+    at = assert_ok(at.switch_page(RECORD_PAGE).run())
     assert at.caption[0].value.startswith("500 records with signal files match")
-    at = _ok(at.selectbox(key="ptbxl_pick").set_value(17).run())
+    at = assert_ok(at.selectbox(key="ptbxl_pick").set_value(17).run())
     assert at.session_state["view"] == ViewState("ptbxl", "17")
     assert at.query_params["record"] == "17"
     assert at.subheader[0].value.startswith("PTB-XL ecg_id 17 ")
@@ -287,7 +274,7 @@ def test_pick_a_ptbxl_record_then_view_it(monkeypatch, shared_data):
     assert check["Sampling rate"] == "500 Hz" and check["Duration"] == "10.0 s"
     assert any("fold 9: this record is in the validation fold" in c.value for c in at.caption)
 
-    at = _ok(at.switch_page(ECG_PAGE).run())
+    at = assert_ok(at.switch_page(ECG_PAGE).run())
     assert at.query_params["dataset"] == "ptbxl" and at.query_params["record"] == "17"
     spec = _sheet(at)
     leads = _lead_traces(spec)
@@ -298,47 +285,47 @@ def test_pick_a_ptbxl_record_then_view_it(monkeypatch, shared_data):
     assert len(json.dumps(spec)) < 2_000_000
 
     at.segmented_control(key="_w_layout").set_value("12x1").run()
-    _ok(at)
+    assert_ok(at)
     assert at.query_params["layout"] == "12x1"
     leads = _lead_traces(_sheet(at))
     assert [t["meta"]["lead"] for t in leads] == list(LEADS)
     at.selectbox(key="_w_compare").set_value("stacked").run()
-    leads = _lead_traces(_sheet(_ok(at)))
+    leads = _lead_traces(_sheet(assert_ok(at)))
     assert len(leads) == 24 and {t["meta"]["fs"] for t in leads} == {500.0, 100.0}
     at.multiselect(key="_w_leads").set_value(["II", "V5"]).run()
-    assert [t["name"] for t in _lead_traces(_sheet(_ok(at)))] == ["II", "II 100 Hz", "V5", "V5 100 Hz"]
+    assert [t["name"] for t in _lead_traces(_sheet(assert_ok(at)))] == ["II", "II 100 Hz", "V5", "V5 100 Hz"]
     at.segmented_control(key="_w_gain").set_value(20).run()
-    spec = _sheet(_ok(at))
+    spec = _sheet(assert_ok(at))
     assert spec["layout"]["uirevision"].split("/")[3] == "20"
 
 
 def test_a_link_restores_the_view(monkeypatch, shared_data):
-    at = _app(monkeypatch, shared_data, dataset="cpsc2018", record="A0005", layout="12x1", task="rhythm")
-    at = _ok(at.switch_page(ECG_PAGE).run())
+    at = open_app(monkeypatch, shared_data, dataset="cpsc2018", record="A0005", layout="12x1", task="rhythm")
+    at = assert_ok(at.switch_page(ECG_PAGE).run())
     assert at.subheader[0].value.startswith("CPSC2018 A0005")
     assert at.query_params == {"dataset": "cpsc2018", "record": "A0005", "task": "rhythm", "layout": "12x1"}
     assert [t["meta"]["lead"] for t in _lead_traces(_sheet(at))] == list(LEADS)
     # A0005 is longer than one sheet: the page offers starts to pan through it.
     starts = at.select_slider(key="_w_start")
-    at = _ok(starts.set_value(starts.options[-1]).run())
+    at = assert_ok(starts.set_value(starts.options[-1]).run())
     assert _sheet(at)["layout"]["uirevision"].split("/")[5] != "0"
 
 
 def test_a_bad_link_is_explained(monkeypatch, shared_data):
-    at = _app(monkeypatch, shared_data, dataset="ptbxl", record="abc")
+    at = open_app(monkeypatch, shared_data, dataset="ptbxl", record="abc")
     assert not at.exception
     assert any("record 'abc' is not a PTB-XL ecg_id" in w.value for w in at.warning)
     missing = _listed_without_signal(load_ptbxl(shared_data / "ptb-xl"))
-    at = _app(monkeypatch, shared_data, dataset="ptbxl", record=str(missing))
+    at = open_app(monkeypatch, shared_data, dataset="ptbxl", record=str(missing))
     at = at.switch_page(ECG_PAGE).run()
     assert not at.exception and f"ecg_id {missing} has no" in at.error[0].value
 
 
 def test_ptbxl_filters_search_and_random(monkeypatch, shared_data):
-    at = _ok(_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
+    at = assert_ok(open_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
     at.multiselect(key="_w_ptbxl_folds").set_value([10]).run()
     at.multiselect(key="_w_ptbxl_super").set_value(["MI"]).run()
-    _ok(at)
+    assert_ok(at)
     options = at.selectbox(key="ptbxl_pick").options
     index = load_ptbxl(shared_data / "ptb-xl")
     expected = index.filter(folds=10, superclass="MI").ecg_ids
@@ -347,7 +334,7 @@ def test_ptbxl_filters_search_and_random(monkeypatch, shared_data):
     chosen = at.session_state["view"]
     assert chosen.dataset == "ptbxl" and int(chosen.record) in expected
     at.text_input(key="ptbxl_search").set_value("42").run()
-    assert _ok(at).session_state["view"].record == "42"
+    assert assert_ok(at).session_state["view"].record == "42"
     assert any("ecg_id 42" in h.value for h in at.subheader)
     assert any("fold 6: this record was in the model's training folds (1-8)" in c.value for c in at.caption)
     at.text_input(key="ptbxl_search").set_value(str(_listed_without_signal(index))).run()
@@ -358,13 +345,13 @@ def test_ptbxl_filters_search_and_random(monkeypatch, shared_data):
 
 
 def test_cpsc_browser(monkeypatch, shared_data):
-    at = _ok(_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
+    at = assert_ok(open_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
     at.segmented_control(key="_w_source").set_value("CPSC2018").run()
     at.multiselect(key="_w_cpsc_classes").set_value(["LBBB"]).run()
-    options = _ok(at).selectbox(key="cpsc_pick").options
+    options = assert_ok(at).selectbox(key="cpsc_pick").options
     assert options and all("LBBB" in o for o in options)
     at.selectbox(key="cpsc_pick").select_index(0).run()
-    assert _ok(at).session_state["view"].dataset == "cpsc2018"
+    assert assert_ok(at).session_state["view"].dataset == "cpsc2018"
     labels = [m.value for m in at.markdown if m.value.startswith("**Labels**")]
     assert len(labels) == 1 and "CLBBB (left bundle branch block)" in labels[0]
 
@@ -372,29 +359,29 @@ def test_cpsc_browser(monkeypatch, shared_data):
 def test_upload_is_read_and_checked(monkeypatch, shared_data):
     hea = shared_data / "ptb-xl/records500/00000/00002_hr.hea"
     dat = hea.with_suffix(".dat")
-    at = _ok(_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
+    at = assert_ok(open_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
     at.segmented_control(key="_w_source").set_value("Upload").run()
     uploader = at.file_uploader(key="uploader")
     assert uploader.accept_multiple_files and set(uploader.allowed_type) >= {".hea", ".dat", ".csv", ".npy", ".mat"}
     uploader.set_value([(hea.name, hea.read_bytes(), "text/plain"), (dat.name, dat.read_bytes(), "application/x")])
-    at = _ok(at.run())
+    at = assert_ok(at.run())
     assert at.session_state["view"] == ViewState("upload", "00002_hr.hea")
     assert at.subheader[0].value.startswith("Upload 00002_hr")
     assert at.table[0].value["value"]["Sampling rate"] == "500 Hz"
-    at = _ok(at.switch_page(ECG_PAGE).run())
+    at = assert_ok(at.switch_page(ECG_PAGE).run())
     assert len(_lead_traces(_sheet(at))) == 13
     # Another record chosen, then the same files dropped again: the upload is the chosen record again.
-    at = _ok(at.switch_page(RECORD_PAGE).run())
+    at = assert_ok(at.switch_page(RECORD_PAGE).run())
     at.segmented_control(key="_w_source").set_value("Synthetic demo").run()
     at.button(key="synthetic_use").click().run()
     assert at.session_state["view"].dataset == "synthetic"
     at.segmented_control(key="_w_source").set_value("Upload").run()
     at.file_uploader(key="uploader").set_value(
         [(hea.name, hea.read_bytes(), "text/plain"), (dat.name, dat.read_bytes(), "application/x")]).run()
-    assert _ok(at).session_state["view"] == ViewState("upload", "00002_hr.hea")
+    assert assert_ok(at).session_state["view"] == ViewState("upload", "00002_hr.hea")
 
     # A lone signal file: the reader's sentence, no traceback.
-    at = _ok(_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
+    at = assert_ok(open_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
     at.segmented_control(key="_w_source").set_value("Upload").run()
     at.file_uploader(key="uploader").set_value((dat.name, dat.read_bytes(), "application/x")).run()
     assert not at.exception
@@ -404,21 +391,21 @@ def test_upload_is_read_and_checked(monkeypatch, shared_data):
 def test_upload_csv_asks_for_the_rate(monkeypatch, shared_data):
     rec = load_record(None, "synthetic", "60bpm")
     csv = pd.DataFrame(rec.signal.T, columns=list(LEADS)).to_csv(index=False).encode()
-    at = _ok(_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
+    at = assert_ok(open_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
     at.segmented_control(key="_w_source").set_value("Upload").run()
     at.file_uploader(key="uploader").set_value(("ecg.csv", csv, "text/csv")).run()
     at.number_input[0].set_value(250.0).run()
-    _ok(at)
+    assert_ok(at)
     check = at.table[0].value["value"]
     assert check["Sampling rate"] == "250 Hz" and check["Duration"] == "20.0 s"
 
 
 def test_synthetic_source_choice(monkeypatch, shared_data):
-    at = _ok(_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
+    at = assert_ok(open_app(monkeypatch, shared_data).switch_page(RECORD_PAGE).run())
     at.segmented_control(key="_w_source").set_value("Synthetic demo").run()
     at.slider(key="synthetic_rate").set_value(100).run()
     at.button(key="synthetic_use").click().run()
-    assert _ok(at).session_state["view"] == ViewState("synthetic", "100bpm")
+    assert assert_ok(at).session_state["view"] == ViewState("synthetic", "100bpm")
     assert "synthetic, not a real patient" in at.subheader[0].value
 
 
@@ -436,8 +423,8 @@ def test_measurement_table_says_why_instead_of_a_number(ptbxl_dir):
 
 
 def test_ecg_page_shows_measurements_and_r_peaks(monkeypatch, shared_data):
-    at = _app(monkeypatch, shared_data, dataset="ptbxl", record="1")
-    at = _ok(at.switch_page(ECG_PAGE).run())
+    at = open_app(monkeypatch, shared_data, dataset="ptbxl", record="1")
+    at = assert_ok(at.switch_page(ECG_PAGE).run())
     expected = measure_ecg(load_record(load_ptbxl(shared_data / "ptb-xl"), "ptbxl", "1"))
     shown = at.table[1].value
     assert shown.index.tolist() == [m.label for m in expected.all()]
@@ -449,7 +436,7 @@ def test_ecg_page_shows_measurements_and_r_peaks(monkeypatch, shared_data):
     # Marked on the II panel (first quarter of the sheet) and on the whole rhythm strip.
     assert len(_decode(marks[0]["customdata"])) == len(times) + int((times < 2.5).sum())
     at.toggle(key="_w_mark_rpeaks").set_value(False).run()
-    assert not [t for t in _sheet(_ok(at))["data"] if t.get("name") == "R peak (automated)"]
+    assert not [t for t in _sheet(assert_ok(at))["data"] if t.get("name") == "R peak (automated)"]
 
 
 def _decode(array) -> np.ndarray:
@@ -515,12 +502,12 @@ def test_calipers_leave_out_what_is_not_measured(ptbxl_dir):
 
 
 def test_ecg_page_calipers_toggle(monkeypatch, shared_data):
-    at = _app(monkeypatch, shared_data, dataset="ptbxl", record="1")
-    at = _ok(at.switch_page(ECG_PAGE).run())
+    at = open_app(monkeypatch, shared_data, dataset="ptbxl", record="1")
+    at = assert_ok(at.switch_page(ECG_PAGE).run())
     assert at.toggle(key="_w_show_calipers").value is False
     assert not [t for t in _sheet(at)["data"] if t.get("name") in CALIPERS]
     at.toggle(key="_w_show_calipers").set_value(True).run()
-    spec = _sheet(_ok(at))
+    spec = _sheet(assert_ok(at))
     assert [t["name"] for t in spec["data"] if t.get("name") in CALIPERS] == CALIPERS
     labels = next(t for t in spec["data"] if t.get("name") == "interval labels")["text"]
     table = at.table[1].value

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from app_helpers import assert_ok, open_app
 from sklearn.metrics import confusion_matrix
 from streamlit.testing.v1 import AppTest
 
@@ -50,19 +51,8 @@ from mrm.errors import ECGInputError
 from mrm.infer import DISAGREEMENT_FLAG, Predictor
 from mrm.train.config import TASKS
 
-REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "streamlit_app.py")
 PAGES = {name: f"pages/{name}.py" for name in ("3_Diagnosis", "4_Attention", "5_Model_card", "6_Teaching", "7_Report")}
 SUPER = ["CD", "HYP", "MI", "NORM", "STTC"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Two OpenMP threads on two cores shared with other processes run many times slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def ship(weights: Path, folder: Path, task: str = "superdiagnostic") -> Path:
@@ -95,11 +85,6 @@ def disagreeing_dir(tiny_weights, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def predictor(weights_dir) -> Predictor:
     return Predictor.for_task("superdiagnostic", weights_dir)
-
-
-@pytest.fixture(scope="module")
-def ptbxl(ptbxl_dir):
-    return load_ptbxl(ptbxl_dir)
 
 
 @pytest.fixture(scope="module")
@@ -252,19 +237,6 @@ def test_teaching_pool_grade_and_score(ptbxl, cpsc_dir):
 # ---------------------------------------------------------------- the pages, with AppTest
 
 
-def _app(monkeypatch, data_dir: Path, weights: Path, **params: str) -> AppTest:
-    monkeypatch.setenv("MRM_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("MRM_WEIGHTS_DIR", str(weights))
-    at = AppTest.from_file(APP, default_timeout=90)
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def _ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
 
 
 def _chart(at: AppTest, key: str) -> dict:
@@ -274,8 +246,8 @@ def _chart(at: AppTest, key: str) -> dict:
 
 
 def test_diagnosis_page_beside_the_truth(monkeypatch, shared_data, weights_dir, predictor, ptbxl, calm):
-    at = _app(monkeypatch, shared_data, weights_dir, dataset="ptbxl", record=str(calm))
-    at = _ok(at.switch_page(PAGES["3_Diagnosis"]).run())
+    at = open_app(monkeypatch, shared_data, weights_dir, dataset="ptbxl", record=str(calm))
+    at = assert_ok(at.switch_page(PAGES["3_Diagnosis"]).run())
     expected = predictor.predict(ptbxl.load_record(calm, fs=500))
     table = at.dataframe[0].value
     assert table["code"].tolist() == [c.code for c in sorted(expected.classes, key=lambda c: -c.probability)]
@@ -290,7 +262,7 @@ def test_diagnosis_page_beside_the_truth(monkeypatch, shared_data, weights_dir, 
     spec = _chart(at, "probabilities")
     assert [t["name"] for t in spec["data"]] == ["fused", "HR", "LR", "threshold"]
     # A training-fold record says so beside its prediction; the task choice goes into the URL.
-    at = _app(monkeypatch, shared_data, weights_dir, dataset="ptbxl", record="1")
+    at = open_app(monkeypatch, shared_data, weights_dir, dataset="ptbxl", record="1")
     at = at.switch_page(PAGES["3_Diagnosis"]).run()
     assert not at.exception and "training folds (1-8)" in at.warning[0].value
     shown = [e.value for kind in ("warning", "caption", "markdown", "info") for e in at.get(kind)]
@@ -299,7 +271,7 @@ def test_diagnosis_page_beside_the_truth(monkeypatch, shared_data, weights_dir, 
 
 
 def test_diagnosis_page_flags_disagreeing_branches(monkeypatch, shared_data, disagreeing_dir):
-    at = _app(monkeypatch, shared_data, disagreeing_dir, dataset="ptbxl", record="9")
+    at = open_app(monkeypatch, shared_data, disagreeing_dir, dataset="ptbxl", record="9")
     at = at.switch_page(PAGES["3_Diagnosis"]).run()
     assert not at.exception
     assert len(at.error) == 1 and "branches disagree on MI (myocardial infarction)" in at.error[0].value
@@ -312,12 +284,12 @@ def test_diagnosis_page_flags_disagreeing_branches(monkeypatch, shared_data, dis
 
 def test_diagnosis_of_an_upload_has_no_ground_truth(monkeypatch, shared_data, weights_dir, predictor, calm):
     hea = shared_data / f"ptb-xl/records500/00000/{calm:05d}_hr.hea"
-    at = _ok(_app(monkeypatch, shared_data, weights_dir).switch_page("pages/1_Record.py").run())
+    at = assert_ok(open_app(monkeypatch, shared_data, weights_dir).switch_page("pages/1_Record.py").run())
     at.segmented_control(key="_w_source").set_value("Upload").run()
     at.file_uploader(key="uploader").set_value(
         [(hea.name, hea.read_bytes(), "text/plain"), (hea.with_suffix(".dat").name,
                                                        hea.with_suffix(".dat").read_bytes(), "application/x")]).run()
-    at = _ok(at.switch_page(PAGES["3_Diagnosis"]).run())
+    at = assert_ok(at.switch_page(PAGES["3_Diagnosis"]).run())
     assert "No ground truth to compare with: an uploaded file" in at.info[0].value
     table = at.dataframe[0].value
     assert set(table["truth"]) == {"unknown"} and not at.metric
@@ -329,7 +301,7 @@ def test_diagnosis_of_an_upload_has_no_ground_truth(monkeypatch, shared_data, we
 
 def test_a_task_without_weights_says_how_to_train_them(monkeypatch, shared_data, weights_dir, tmp_path):
     for folder, task in ((tmp_path, "superdiagnostic"), (weights_dir, "rhythm")):
-        at = _app(monkeypatch, shared_data, folder, dataset="ptbxl", record="9", task=task)
+        at = open_app(monkeypatch, shared_data, folder, dataset="ptbxl", record="9", task=task)
         for page in ("3_Diagnosis", "4_Attention", "5_Model_card", "6_Teaching", "7_Report"):
             at = at.switch_page(PAGES[page]).run()
             assert not at.exception, (page, [e.value for e in at.exception])
@@ -338,8 +310,8 @@ def test_a_task_without_weights_says_how_to_train_them(monkeypatch, shared_data,
 
 
 def test_attention_page(monkeypatch, shared_data, weights_dir):
-    at = _app(monkeypatch, shared_data, weights_dir, dataset="ptbxl", record="9")
-    at = _ok(at.switch_page(PAGES["4_Attention"]).run())
+    at = open_app(monkeypatch, shared_data, weights_dir, dataset="ptbxl", record="9")
+    at = assert_ok(at.switch_page(PAGES["4_Attention"]).run())
     spec = _chart(at, "attention_sheet")
     heatmaps = [t for t in spec["data"] if t["type"] == "heatmap"]
     assert [t["name"] for t in heatmaps] == ["HR attention", "LR attention"]
@@ -348,18 +320,18 @@ def test_attention_page(monkeypatch, shared_data, weights_dir):
     assert [m.label for m in at.metric][:2] == ["Correlation", "Overlap of the top 20%"]
     assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("-attribution")]  # only when asked
     at.selectbox(key="attribution_class").set_value("MI").run()
-    attribution = _chart(_ok(at), "attribution")
+    attribution = _chart(assert_ok(at), "attribution")
     assert attribution["data"][0]["type"] == "heatmap" and len(attribution["data"][0]["y"]) == 12
     # Toggling a branch off reruns the fragment: one band left, filling the rows.
     at.toggle(key="_w_show_lr").set_value(False).run()
-    spec = _chart(_ok(at), "attention_sheet")
+    spec = _chart(assert_ok(at), "attention_sheet")
     assert [t["name"] for t in spec["data"] if t["type"] == "heatmap"] == ["HR attention"]
     at.selectbox(key="attribution_method").set_value("grad_cam_lr").run()
-    assert _chart(_ok(at), "attribution")["data"][0]["y"] == ["all leads"]
+    assert _chart(assert_ok(at), "attribution")["data"][0]["y"] == ["all leads"]
 
 
 def test_model_card_page(monkeypatch, shared_data, weights_dir, tiny_weights):
-    at = _ok(_app(monkeypatch, shared_data, weights_dir).switch_page(PAGES["5_Model_card"]).run())
+    at = assert_ok(open_app(monkeypatch, shared_data, weights_dir).switch_page(PAGES["5_Model_card"]).run())
     raw = json.loads(tiny_weights.with_suffix(".json").read_text())
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Fold-10 macro AUC"] == f"{raw['test']['macro_auc']:.3f}"
@@ -372,7 +344,7 @@ def test_model_card_page(monkeypatch, shared_data, weights_dir, tiny_weights):
     at.slider(key=f"threshold_{code}").set_value(0.3).run()
     y, p = fold9.column(code)
     tn, fp, fn, tp = confusion_matrix(y, p >= 0.3, labels=[False, True]).ravel()
-    metrics = {m.label: m.value for m in _ok(at).metric}
+    metrics = {m.label: m.value for m in assert_ok(at).metric}
     assert metrics["Sensitivity"] == f"{tp / (tp + fn):.2f}" and metrics["Called positive"] == f"{tp + fp} of {len(y)}"
     benchmark = at.dataframe[-1].value
     assert "MRM-Net, ours (records at hand; shipped cards)" in benchmark.index
@@ -380,10 +352,10 @@ def test_model_card_page(monkeypatch, shared_data, weights_dir, tiny_weights):
 
 
 def test_teaching_mode_scores_the_session(monkeypatch, shared_data, weights_dir, ptbxl):
-    at = _ok(_app(monkeypatch, shared_data, weights_dir).switch_page(PAGES["6_Teaching"]).run())
+    at = assert_ok(open_app(monkeypatch, shared_data, weights_dir).switch_page(PAGES["6_Teaching"]).run())
     at.multiselect(key="_w_teaching_classes").set_value(["MI"]).run()
     at.button(key="teaching_new").click().run()
-    case = _ok(at).session_state["teaching_case"]
+    case = assert_ok(at).session_state["teaching_case"]
     assert case["record"] in case_pool(ptbxl, "superdiagnostic", SUPER, wanted=["MI"])
     truth = ground_truth(ptbxl.load_record(int(case["record"]), fs=100), "superdiagnostic", SUPER, ptbxl.statements)
     assert "MI" in truth.positive
@@ -391,7 +363,7 @@ def test_teaching_mode_scores_the_session(monkeypatch, shared_data, weights_dir,
     for code in truth.positive:
         at.checkbox(key=f"tick_{code}").check()
     at.button(key="teaching_reveal").click().run()
-    assert _ok(at).success[0].value.startswith("Exactly right")
+    assert assert_ok(at).success[0].value.startswith("Exactly right")
     assert at.session_state["teaching_score"].cases == 1 and at.session_state["teaching_score"].exact == 1
     assert _chart(at, "teaching_attention")["data"][0]["name"] == "HR attention"
     # A second case, answered wrongly (nothing ticked while MI is there).
@@ -399,7 +371,7 @@ def test_teaching_mode_scores_the_session(monkeypatch, shared_data, weights_dir,
     assert at.session_state["teaching_case"]["record"] != case["record"]
     assert not any(at.checkbox(key=f"tick_{c}").value for c in SUPER)
     at.button(key="teaching_reveal").click().run()
-    score = _ok(at).session_state["teaching_score"]
+    score = assert_ok(at).session_state["teaching_score"]
     assert (score.cases, score.exact) == (2, 1) and 0.4 < score.mean_jaccard < 0.6
     assert "missed: " in at.warning[0].value
     at.button(key="teaching_open").click().run()
@@ -407,19 +379,19 @@ def test_teaching_mode_scores_the_session(monkeypatch, shared_data, weights_dir,
 
 
 def test_teaching_mode_without_a_dataset_draws_from_the_bundled_samples(monkeypatch, tmp_path, weights_dir):
-    at = _ok(_app(monkeypatch, tmp_path, weights_dir).switch_page(PAGES["6_Teaching"]).run())
+    at = assert_ok(open_app(monkeypatch, tmp_path, weights_dir).switch_page(PAGES["6_Teaching"]).run())
     assert "15 bundled samples" in at.info[0].value
     at.button(key="teaching_new").click().run()
-    case = _ok(at).session_state["teaching_case"]
+    case = assert_ok(at).session_state["teaching_case"]
     assert case["dataset"] == "samples" and int(case["record"]) in {s.ecg_id for s in list_samples()}
     at.button(key="teaching_reveal").click().run()
-    assert _ok(at).dataframe[0].value["class"].tolist()  # truth and model revealed
+    assert assert_ok(at).dataframe[0].value["class"].tolist()  # truth and model revealed
     assert at.session_state["teaching_score"].cases == 1
 
 
 def test_report_page(monkeypatch, shared_data, weights_dir):
-    at = _app(monkeypatch, shared_data, weights_dir, dataset="cpsc2018", record="A0001")
-    at = _ok(at.switch_page(PAGES["7_Report"]).run())
+    at = open_app(monkeypatch, shared_data, weights_dir, dataset="cpsc2018", record="A0001")
+    at = assert_ok(at.switch_page(PAGES["7_Report"]).run())
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Download the PDF report", "Predictions (CSV)", "Predictions and truth (JSON)"]
     assert "(none for this record)" in at.markdown[0].value  # CPSC2018 labels do not cover superdiagnostic

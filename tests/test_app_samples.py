@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from app_helpers import assert_ok, open_app
 from streamlit.testing.v1 import AppTest
 
 from mrm.app.state import ViewState
@@ -20,25 +21,11 @@ from mrm.data.samples import list_samples, load_sample
 from mrm.shipped import default_weights_dir
 
 REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "streamlit_app.py")
 RECORD_PAGE = "pages/1_Record.py"
 ECG_PAGE = "pages/2_ECG.py"
 DIAGNOSIS_PAGE = "pages/3_Diagnosis.py"
 
 
-def _app(monkeypatch, data_dir: Path, **params: str) -> AppTest:
-    monkeypatch.setenv("MRM_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("MRM_WEIGHTS_DIR", raising=False)
-    at = AppTest.from_file(APP, default_timeout=90)
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def _ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
 
 
 def _decode(array) -> np.ndarray:
@@ -55,7 +42,7 @@ def _lead_traces(at: AppTest) -> list[dict]:
 
 
 def test_an_empty_data_root_opens_a_real_sample(monkeypatch, tmp_path):
-    at = _ok(_app(monkeypatch, tmp_path))
+    at = assert_ok(open_app(monkeypatch, tmp_path))
     inventory = at.dataframe[0].value
     assert not inventory["found"].any()
     text = " ".join(m.value for m in at.markdown)
@@ -66,7 +53,7 @@ def test_an_empty_data_root_opens_a_real_sample(monkeypatch, tmp_path):
     assert at.session_state["view"] == ViewState("samples", "57")
     assert at.query_params["dataset"] == "samples" and at.query_params["record"] == "57"
 
-    at = _ok(at.switch_page(ECG_PAGE).run())
+    at = assert_ok(at.switch_page(ECG_PAGE).run())
     assert at.subheader[0].value.startswith("PTB-XL ecg_id 57 · M, 26 y · fold 10 · 500 Hz, 10.0 s")
     assert not any("not a real patient" in w.value for w in at.warning)
     traces = _lead_traces(at)
@@ -81,7 +68,7 @@ def test_an_empty_data_root_opens_a_real_sample(monkeypatch, tmp_path):
 
 
 def test_record_page_lists_the_samples_and_keeps_the_synthetic_demo(monkeypatch, tmp_path):
-    at = _ok(_app(monkeypatch, tmp_path).switch_page(RECORD_PAGE).run())
+    at = assert_ok(open_app(monkeypatch, tmp_path).switch_page(RECORD_PAGE).run())
     assert at.segmented_control(key="_w_source").value == "Samples"
     assert at.selectbox(key="samples_pick").value == 57
     assert at.selectbox(key="samples_pick").options[9] == "20406 · rhythm: atrial fibrillation (AFIB)"
@@ -90,24 +77,24 @@ def test_record_page_lists_the_samples_and_keeps_the_synthetic_demo(monkeypatch,
     assert any(m.value == "**Labels** (ground truth): NORM (normal ECG) 100%; SR (sinus rhythm)" for m in at.markdown)
 
     at.selectbox(key="samples_pick").set_value(20406).run()
-    at = _ok(at)
+    at = assert_ok(at)
     assert at.session_state["view"] == ViewState("samples", "20406")
     assert any(m.value == "**Labels** (ground truth): AFIB (atrial fibrillation) 100%" for m in at.markdown)
     assert at.subheader[0].value.startswith("PTB-XL ecg_id 20406")
 
     at.segmented_control(key="_w_source").set_value("Synthetic demo").run()
     at.button(key="synthetic_use").click().run()
-    at = _ok(at)
+    at = assert_ok(at)
     assert at.session_state["view"].dataset == "synthetic"
     assert "synthetic, not a real patient" in at.subheader[0].value
 
 
 def test_a_link_to_a_sample_restores_it(monkeypatch, tmp_path):
-    at = _ok(_app(monkeypatch, tmp_path, dataset="samples", record="09557"))
+    at = assert_ok(open_app(monkeypatch, tmp_path, dataset="samples", record="09557"))
     assert at.session_state["view"] == ViewState("samples", "9557")
-    at = _ok(at.switch_page(ECG_PAGE).run())
+    at = assert_ok(at.switch_page(ECG_PAGE).run())
     assert at.subheader[0].value.startswith("PTB-XL ecg_id 9557")
-    at = _app(monkeypatch, tmp_path, dataset="samples", record="1").switch_page(ECG_PAGE).run()
+    at = open_app(monkeypatch, tmp_path, dataset="samples", record="1").switch_page(ECG_PAGE).run()
     assert not at.exception
     assert at.error[0].value.startswith("sample 1: not one of the bundled sample ECGs; choose one of 57, 11125")
 
@@ -126,7 +113,7 @@ def test_diagnosis_of_a_sample_beside_its_truth(monkeypatch, tmp_path):
     from mrm.infer import Predictor
 
     torch.set_num_threads(1)
-    at = _ok(_app(monkeypatch, tmp_path).switch_page(DIAGNOSIS_PAGE).run())
+    at = assert_ok(open_app(monkeypatch, tmp_path).switch_page(DIAGNOSIS_PAGE).run())
     expected = Predictor.load(weights).predict(load_sample(57))
     table = at.dataframe[0].value.set_index("code")
     assert sorted(table.index) == sorted(c.code for c in expected.classes)

@@ -10,32 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from mrm.data import load_ptbxl, read_ecg
+from mrm.data import read_ecg
 from mrm.errors import ECGInputError
 from mrm.evaluate.predict import predict_records
 from mrm.infer.predictor import DISAGREEMENT_FLAG, Predictor, minimal_card, weights_for_task
 from mrm.model import create_model
 from mrm.train.card import card_policy, card_standardizer, load_weights
 from mrm.train.data import load_task_data
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Two OpenMP threads on two cores shared with other processes run many times slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def predictor(tiny_weights) -> Predictor:
-    return Predictor.load(tiny_weights)
-
-
-@pytest.fixture(scope="module")
-def fold10(ptbxl_dir):
-    return load_ptbxl(ptbxl_dir).filter(folds=10)
 
 
 def with_policy(predictor: Predictor, **policy) -> Predictor:

@@ -11,21 +11,11 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 from mrm.cli import main
 from mrm.data import read_ecg
 from mrm.infer.predictor import Predictor
 from tests.conftest import REPO
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Two OpenMP threads on two cores shared with other processes run many times slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

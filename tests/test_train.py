@@ -33,15 +33,6 @@ from mrm.train.run import compare_weights, evaluate_weights, train_task
 SUPERCLASSES = ["CD", "HYP", "MI", "NORM", "STTC"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Bitwise reproducible CPU training needs one thread; restore the setting for the other test modules."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def root(ptbxl_dir: Path) -> Path:
     return ptbxl_dir.parent

@@ -7,14 +7,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from mrm.app.attention import attention_agreement, attention_view, sheet_geometry
 from mrm.app.modelcard import load_fold9, operating_curves, read_model_card
 from mrm.app.view import ViewOptions, build_view
 from mrm.data import load_ptbxl
 from mrm.data.recording import LEADS, Recording
-from mrm.infer import AttentionMaps, Predictor, attention_maps, attribute
+from mrm.infer import AttentionMaps, attention_maps, attribute
 from mrm.viz import paper_3x4, paper_rows
 from mrm.viz.attention import (
     OVERLAY_GAMMA,
@@ -25,19 +24,6 @@ from mrm.viz.attention import (
 )
 from mrm.viz.probabilities import probability_figure
 from mrm.viz.roc import roc_figure, threshold_figure
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def predictor(tiny_weights) -> Predictor:
-    return Predictor.load(tiny_weights)
 
 
 @pytest.fixture(scope="module")
