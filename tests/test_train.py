@@ -288,7 +288,8 @@ def test_evaluate_reproduces_the_card(superdiag: Path, root: Path, ptbxl_cache: 
     card = _card(superdiag)
     cached = evaluate_weights(superdiag, root, cache_dir=ptbxl_cache)
     assert cached["fold"] == 10 and cached["weights"] == str(superdiag)
-    assert {k: v for k, v in cached.items() if k not in ("fold", "weights")} == card["test"]
+    assert cached["dataset"] == "ptbxl" and not cached["cross_dataset"]
+    assert {k: v for k, v in cached.items() if k not in ("fold", "weights", "dataset", "cross_dataset")} == card["test"]
     # from the WFDB files, without the cache: the very same numbers
     files = evaluate_weights(superdiag, root)
     assert files == cached

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -11,11 +12,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="macro AUC with its interval, per-class AUC and thresholded metrics of a weights file",
         description="Evaluate weights on one fold (default 10, the test fold) of the dataset they were trained on, "
-        "with the thresholds of their card (tuned on fold 9). --compare adds a paired bootstrap.",
+        "with the thresholds of their card (tuned on fold 9). --compare adds a paired bootstrap. --dataset names "
+        "another dataset for a cross-dataset check (then every record with a signal, unless --fold is given); on "
+        "CPSC2018 the report adds the challenge score.",
     )
     p.add_argument("--weights", required=True, help="a .pt file with its .json card beside it")
     p.add_argument("--data-dir", default="data", help="data root (default: ./data)")
-    p.add_argument("--fold", type=int, default=10)
+    p.add_argument("--dataset", choices=["ptbxl", "cpsc2018"], default=None,
+                   help="dataset to evaluate on (default: the one the weights were trained on)")
+    p.add_argument("--fold", default=None,
+                   help="a fold 1-10 or 'all' (default: 10 on the training dataset, all on another dataset)")
     p.add_argument("--cache", default=None, help="read signals from a cache made by `mrm prepare`")
     p.add_argument("--compare", default=None, help="second weights file for a paired bootstrap on the same records")
     p.add_argument("--n-boot", type=int, default=1000)
@@ -28,12 +34,30 @@ def _or_nan(value: float | None) -> float:
     return float("nan") if value is None else value
 
 
+def _fold(args: argparse.Namespace) -> int | None:
+    if args.fold is None:
+        if args.dataset is None or not Path(args.weights).is_file():
+            return 10  # (a missing file is reported by the evaluation, with its own sentence)
+        from mrm.train.card import read_card
+
+        return 10 if args.dataset == read_card(args.weights)["training_data"]["dataset"] else None
+    if args.fold == "all":
+        return None
+    if not args.fold.isdigit() or not 1 <= int(args.fold) <= 10:
+        raise SystemExit(f"mrm evaluate: --fold takes a fold from 1 to 10 or 'all', not {args.fold!r}.")
+    return int(args.fold)
+
+
 def run(args: argparse.Namespace) -> int:
     from mrm.train.run import compare_weights, evaluate_weights
 
-    report = evaluate_weights(args.weights, args.data_dir, fold=args.fold, cache_dir=args.cache, n_boot=args.n_boot)
+    fold = _fold(args)
+    report = evaluate_weights(args.weights, args.data_dir, fold=fold, dataset=args.dataset, cache_dir=args.cache,
+                              n_boot=args.n_boot)
     if args.compare:
-        report["paired"] = compare_weights(args.weights, args.compare, args.data_dir, fold=args.fold,
+        if fold is None or report["cross_dataset"]:
+            raise SystemExit("mrm evaluate: --compare works on one fold of the training dataset.")
+        report["paired"] = compare_weights(args.weights, args.compare, args.data_dir, fold=fold,
                                            cache_dir=args.cache, n_boot=args.n_boot)
     if args.json_out == "-":
         print(json.dumps(report, indent=1))
@@ -41,13 +65,20 @@ def run(args: argparse.Namespace) -> int:
     if args.json_out:
         with open(args.json_out, "w") as fh:
             json.dump(report, fh, indent=1)
-    print(f"{args.weights} on fold {args.fold} ({report['n_records']} records, {report['n_classes_used']} classes"
-          f" with positives; left out: {', '.join(report['classes_left_out']) or 'none'})")
+    where = f"fold {fold}" if fold is not None else "all records with signals"
+    print(f"{args.weights} on {report['dataset']} {where} ({report['n_records']} records, "
+          f"{report['n_classes_used']} classes with positives; "
+          f"left out: {', '.join(report['classes_left_out']) or 'none'})")
     print(f"macro AUC {report['macro_auc']:.4f} (95% CI {report['macro_auc_low']:.4f}-{report['macro_auc_high']:.4f})"
           f", macro F1 at fold-9 thresholds {_or_nan(report['macro_f1']):.3f}")
     for name, row in report["per_class"].items():
         auc = "  n/a " if row["auc"] is None else f"{row['auc']:.3f}"
         print(f"  {name:8s} AUC {auc}  positives {row['n_positive']:4d}")
+    if "challenge" in report:
+        ch = report["challenge"]
+        score = "undefined" if ch["score"] is None else f"{ch['score']:.3f}"
+        print(f"CPSC2018 challenge score (mean F1 of one call per record) {score} on {ch['n_records']} records; "
+              f"undefined (no record booked in the class): {', '.join(ch['undefined']) or 'none'}")
     if "paired" in report:
         pr = report["paired"]
         print(f"paired bootstrap: P(A beats B) = {pr['p_a_beats_b']:.3f}, AUC difference {pr['diff']:+.4f} "

@@ -28,11 +28,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "checkpoint.pt every epoch (use --resume after an interruption), history.jsonl, and NAME.pt + NAME.json "
         "(+ NAME.fold9.npz). Under torchrun it trains with DistributedDataParallel.",
     )
-    p.add_argument("--dataset", default="ptbxl", choices=["ptbxl"])
+    p.add_argument("--dataset", default="ptbxl", choices=["ptbxl", "cpsc2018"],
+                   help="ptbxl (any task), or cpsc2018 (task cpsc2018, on its own records and 10-fold split)")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--config", default=defaults.model, choices=list_models(), help="network (default: cpu)")
-    p.add_argument("--data-dir", default="data", help="data root holding ptb-xl/ (default: ./data)")
-    p.add_argument("--cache", default=None, help="cache folder from `mrm prepare` (default: ./cache/ptbxl-100hz)")
+    p.add_argument("--data-dir", default="data", help="data root holding ptb-xl/ or cpsc2018/ (default: ./data)")
+    p.add_argument("--cache", default=None, help="cache folder from `mrm prepare` (default: ./cache/DATASET-100hz)")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--name", default=None, help="file name of the weights (default: mrm_CONFIG_TASK)")
     p.add_argument("--epochs", type=int, default=defaults.epochs)

@@ -18,7 +18,8 @@ CPSC2018_AS_PTBXL = ("NORM", "AFIB", "1AVB", "CLBBB", "CRBBB", "PAC", "PVC", "ST
 class TaskData:
     """Signals (mV, 100 Hz, one (12, n) array per record), multi-hot labels and folds of one task.
 
-    ``excluded`` lists classes of the task left out of the model's head, with the reason.
+    ``excluded`` lists classes of the task left out of the model's head, with the reason. ``first_label`` is each
+    record's first label as a column of ``y`` where the dataset ranks labels (CPSC2018, for its challenge score).
     """
 
     classes: list[str]
@@ -28,11 +29,13 @@ class TaskData:
     folds: np.ndarray
     ids: np.ndarray
     excluded: dict[str, str] = field(default_factory=dict)
+    first_label: np.ndarray | None = None
 
     def subset(self, mask: np.ndarray) -> TaskData:
         index = np.flatnonzero(mask)
+        first = None if self.first_label is None else self.first_label[index]
         return TaskData(self.classes, self.class_names, [self.signals[i] for i in index], self.y[index],
-                        self.folds[index], self.ids[index], dict(self.excluded))
+                        self.folds[index], self.ids[index], dict(self.excluded), first)
 
 
 def _ptbxl_labels(index, task: str, classes: list[str] | None):
@@ -64,11 +67,10 @@ def load_task_data(
     >>> data.classes  # doctest: +SKIP
     ['CD', 'HYP', 'MI', 'NORM', 'STTC']
     """
+    if dataset == "cpsc2018":
+        return _cpsc2018_task_data(task, data_dir, cache_dir, classes, folds, train_folds)
     if dataset != "ptbxl":
-        raise ECGInputError(
-            f"training on {dataset!r} is not available yet; train on ptbxl (the cpsc2018 task maps its nine "
-            "classes onto PTB-XL statements)."
-        )
+        raise ECGInputError(f"unknown dataset {dataset!r}; choose ptbxl or cpsc2018.")
     from mrm.data.ptbxl import load_ptbxl
 
     index = load_ptbxl(dataset_folder(data_dir, dataset))
@@ -112,3 +114,59 @@ def load_task_data(
         ids=ids,
         excluded=excluded,
     )
+
+
+def _cpsc2018_task_data(task: str, data_dir: str | Path, cache_dir: str | Path | None, classes: list[str] | None,
+                        folds: tuple[int, ...] | None, train_folds: tuple[int, ...]) -> TaskData:
+    """CPSC2018's records with signals, their nine labels (as PTB-XL codes) and the 10-fold split we ship."""
+    from mrm.data.cpsc2018 import load_cpsc2018
+    from mrm.data.preprocess import MODEL_FS, resample
+
+    if task != "cpsc2018":
+        raise ECGInputError(f"CPSC2018 carries only its own nine classes; use --task cpsc2018, not {task!r}.")
+    index = load_cpsc2018(dataset_folder(data_dir, "cpsc2018")).filter(with_signal=True)
+    labels = index.labels()
+    record_folds = index.records["fold"].to_numpy(dtype=int)
+    excluded: dict[str, str] = {}
+    if classes is None:
+        trainable = labels.y[np.isin(record_folds, train_folds)].any(axis=0)
+        excluded = {c: "no positive record in the training folds" for c, ok in zip(labels.classes, trainable,
+                                                                                  strict=True) if not ok}
+        classes = [c for c in labels.classes if c not in excluded]
+    unknown = sorted(set(classes) - set(labels.classes))
+    if unknown:
+        raise ECGInputError(f"CPSC2018 has no class {', '.join(unknown)}; its classes are {labels.classes}.")
+    columns = [labels.classes.index(c) for c in classes]
+    keep = np.ones(len(labels.ids), bool) if folds is None else np.isin(record_folds, folds)
+    ids = labels.ids[keep]
+    if cache_dir is not None:
+        cache = SignalCache.open(cache_dir, in_memory=True)
+        row_of = {str(r): i for i, r in enumerate(cache.index["record_id"])}
+        missing = [str(i) for i in ids if str(i) not in row_of]
+        if missing:
+            raise ECGInputError(f"{cache_dir}: {len(missing)} CPSC2018 records with signals are not in the cache "
+                                f"(e.g. {missing[0]}); run `mrm prepare --dataset cpsc2018` again.")
+        signals = [cache.signal(row_of[str(i)]) for i in ids]
+    else:
+        signals = [resample(index.load_record(str(i)), MODEL_FS).signal for i in ids]
+    # The challenge books a wrong call against the first label: keep it, as a column of y, where every record's
+    # first label is one of the classes asked for.
+    position = {c: k for k, c in enumerate(columns)}
+    first = np.array([position.get(code - 1, -1) for code in index.first_label[keep]])
+    return TaskData(
+        classes=classes,
+        class_names=_cpsc_names(classes),
+        signals=signals,
+        y=labels.y[keep][:, columns].astype(np.float32),
+        folds=record_folds[keep],
+        ids=ids,
+        excluded=excluded,
+        first_label=first if (first >= 0).all() else None,
+    )
+
+
+def _cpsc_names(classes: list[str]) -> list[str]:
+    from mrm.data.cpsc2018 import CLASSES
+
+    name = {c.ptbxl: c.name for c in CLASSES}
+    return [name[c] for c in classes]

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 
 from mrm.data.cache import default_cache_dir
+from mrm.errors import ECGInputError
+from mrm.evaluate.challenge import challenge_score
 from mrm.evaluate.predict import RecordProbabilities, predict_records
 from mrm.evaluate.report import evaluation_report
 from mrm.evaluate.thresholds import tune_thresholds
@@ -34,6 +36,10 @@ from mrm.train.loop import describe_run, fit, pick_device
 
 def _probabilities(model, data: TaskData, standardizer, policy) -> RecordProbabilities:
     return predict_records(model, [standardizer.transform(s) for s in data.signals], policy)
+
+
+#: What the complete datasets hold, for the cards' note on the records a run saw.
+COMPLETE_SIZE = {"ptbxl": "PTB-XL has 21,799", "cpsc2018": "CPSC2018 has 6,877"}
 
 
 def train_task(
@@ -67,7 +73,8 @@ def train_task(
     val = data.subset(data.folds == config.val_fold)
     test = data.subset(data.folds == config.test_fold)
     p_val = _probabilities(model, val, standardizer, policy)
-    thresholds = tune_thresholds(val.y, p_val.fused)
+    # Rounded as the card stores them, so that `mrm evaluate` recomputes the card's report from the card exactly.
+    thresholds = np.round(tune_thresholds(val.y, p_val.fused), 6)
     p_test = _probabilities(model, test, standardizer, policy)
     heads = {"hr": p_test.hr, "lr": p_test.lr} if p_test.hr is not None else None
     report = evaluation_report(test.y, p_test.fused, data.classes, thresholds, heads=heads)
@@ -91,7 +98,7 @@ def train_task(
         "training_data": {
             "dataset": config.dataset,
             "records": f"{len(data.ids)} records of the task with signals in {Path(data_dir).name}/ "
-            "(the complete PTB-XL has 21,799; see docs/benchmarks.md for which records these are)",
+            f"(the complete {COMPLETE_SIZE[config.dataset]}; see docs/benchmarks.md for which records these are)",
             "train_folds": [f for f in range(1, 11) if f not in (config.val_fold, config.test_fold)],
             "val_fold": config.val_fold,
             "test_fold": config.test_fold,
@@ -105,7 +112,9 @@ def train_task(
         "code_version": version,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    fold9 = {"y": val.y.astype(np.uint8), "p": p_val.fused.astype(np.float32), "ids": val.ids.astype(np.int64)}
+    # PTB-XL ids are integers, CPSC2018's strings ("A0001"): both store without pickling.
+    ids = val.ids.astype(np.int64) if config.dataset == "ptbxl" else val.ids.astype(str)
+    fold9 = {"y": val.y.astype(np.uint8), "p": p_val.fused.astype(np.float32), "ids": ids}
     return save_weights(out / card["name"], model, card, fold9)
 
 
@@ -118,26 +127,51 @@ def evaluate_weights(
     weights: str | Path,
     data_dir: str | Path,
     *,
-    fold: int = 10,
+    fold: int | None = 10,
+    dataset: str | None = None,
     cache_dir: str | Path | None = None,
     n_boot: int = 1000,
 ) -> dict:
-    """Recompute a weights file's metrics on one fold of its dataset, from the weights and card alone.
+    """Recompute a weights file's metrics on one fold of a dataset, from the weights and card alone.
+
+    ``dataset`` defaults to the one the weights were trained on; another dataset is a cross-dataset check (e.g.
+    the ``cpsc2018`` weights, trained on PTB-XL, on CPSC2018's own records), best run on all its records
+    (``fold=None``). Where the dataset ranks each record's labels (CPSC2018), the report adds the challenge
+    score under ``"challenge"``.
 
     Examples
     --------
     >>> evaluate_weights("weights/mrm_superdiagnostic.pt", "data")["macro_auc"]  # doctest: +SKIP
     0.9...
+    >>> report = evaluate_weights("weights/mrm_cpsc2018.pt", "data", dataset="cpsc2018", fold=None)  # doctest: +SKIP
+    >>> report["challenge"]["score"]  # doctest: +SKIP
+    0.5...
     """
     model, card = load_weights(weights)
-    data = load_task_data(card["training_data"]["dataset"], card["task"], data_dir, cache_dir=cache_dir,
-                          classes=card["classes"], folds=(fold,))
+    trained_on = card["training_data"]["dataset"]
+    dataset = dataset or trained_on
+    data = load_task_data(dataset, card["task"], data_dir, cache_dir=cache_dir, classes=card["classes"],
+                          folds=None if fold is None else (fold,))
+    if not data.ids.size:
+        raise ECGInputError(f"{dataset} in {data_dir} has no record with a signal in fold {fold}; choose another "
+                            "fold or data folder.")
     probs = _probabilities(model, data, card_standardizer(card), card_policy(card))
     heads = {"hr": probs.hr, "lr": probs.lr} if probs.hr is not None else None
     report = evaluation_report(data.y, probs.fused, card["classes"], card_thresholds(card), n_boot=n_boot,
                                heads=heads)
+    report["dataset"] = dataset
     report["fold"] = fold
+    report["cross_dataset"] = dataset != trained_on
     report["weights"] = str(weights)
+    if data.first_label is not None:
+        result = challenge_score(data.y, data.first_label, probs.fused)
+        report["challenge"] = {
+            "score": None if np.isnan(result.score) else float(result.score),
+            "per_class_f1": {c: None if np.isnan(f) else float(f)
+                             for c, f in zip(card["classes"], result.per_class_f1, strict=True)},
+            "undefined": [card["classes"][i] for i in result.undefined],
+            "n_records": int(len(data.ids)),
+        }
     return report
 
 
