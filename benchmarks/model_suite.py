@@ -15,6 +15,9 @@ ablations  on superdiagnostic and all: no exchange, no mutual loss, no attention
 kl         superdiagnostic with the per-label Bernoulli KL instead of the authors' softmax KL
 crop       superdiagnostic on whole 10-s records (the authors' input) instead of 2.5-s crops
 curve      superdiagnostic with 25% and 50% of the training records, MRM-Net and the baseline
+size       a smaller MRM-Net (stem 16-32, HR 32 / LR 64 channels, 0.39 M parameters) on superdiagnostic and all,
+           to choose the shipped size on fold 9
+wang       resnet1d_wang on superdiagnostic and all, to choose the baseline on fold 9
 """
 
 from __future__ import annotations
@@ -63,6 +66,12 @@ def suite(name: str) -> list[dict]:
             runs.append(_run(f"curve{pct}_{BASELINE}_superdiagnostic", "superdiagnostic", BASELINE,
                              "--train-fraction", fraction))
         return runs
+    if name == "size":
+        small = ["--set", "stem_channels=[16,32]", "--set", "stem_kernels=[11,7]", "--set", "hr_channels=32",
+                 "--set", "lr_channels=64"]
+        return [_run(f"small_{t}", t, "cpu", *small) for t in ("superdiagnostic", "all")]
+    if name == "wang":
+        return [_run(f"resnet1d_wang_{t}", t, "resnet1d_wang") for t in ("superdiagnostic", "all")]
     raise SystemExit(f"unknown suite {name!r}")
 
 
@@ -113,7 +122,7 @@ def table(args: argparse.Namespace) -> None:
     print()
     print("| run | fold-10 macro AUC (95% CI) | fold-9 AUC | best epoch |")
     print("|---|---|---|---|")
-    for name in [r["name"] for s in ("ablations", "kl", "crop", "curve") for r in suite(s)]:
+    for name in [r["name"] for s in ("ablations", "kl", "crop", "curve", "size", "wang") for r in suite(s)]:
         card = _card(runs, name)
         if card is not None:
             print(f"| {name} | {_auc(card)} | {card['training']['val_macro_auc']:.3f} | "
@@ -125,7 +134,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train the runs of one or more suites (resumable)")
     p.add_argument("--suite", nargs="+", required=True,
-                   choices=["shipped", "baselines", "ablations", "kl", "crop", "curve"])
+                   choices=["shipped", "baselines", "ablations", "kl", "crop", "curve", "size", "wang"])
     p.add_argument("--data-dir", default="data")
     p.add_argument("--cache", default=None)
     p.add_argument("--runs", default="runs")
