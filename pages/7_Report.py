@@ -10,20 +10,7 @@ from mrm.app.diagnosis import prediction_csv, prediction_json
 from mrm.report import DISCLAIMER, report_file_name
 
 ui.require_entry()
-root = ui.data_root()
-recording = ui.current_recording(root)
-st.title("Report")
-if recording is None:
-    st.info("No record is chosen yet.")
-    st.page_link(ui.RECORD_PAGE, label="Choose a record", icon=":material/folder_open:")
-    st.stop()
-
-ui.record_banner(recording, predictions=True)
-c1, _ = st.columns([2, 3])
-task = ui_model.task_selector(c1)
-model = ui_model.load_model(task)
-if model is None:
-    st.stop()
+recording, task, model = ui_model.open_model_page("Report")
 prediction = ui_model.predict(recording, model)
 truth = ui_model.truth_for(recording, task, model.predictor.classes)
 

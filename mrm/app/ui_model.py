@@ -99,6 +99,24 @@ def task_selector(container=st) -> str:
     return ui.view_state().task
 
 
+def open_model_page(title: str) -> tuple[Recording, str, Model]:
+    """The start every page that shows predictions shares: title, the chosen record's banner (with the
+    training-fold note), the task selector and the task's weights; the page stops where one is missing."""
+    recording = ui.current_recording(ui.data_root())
+    st.title(title)
+    if recording is None:
+        st.info("No record is chosen yet.")
+        st.page_link(ui.RECORD_PAGE, label="Choose a record", icon=":material/folder_open:")
+        st.stop()
+    ui.record_banner(recording, predictions=True)
+    c1, _ = st.columns([2, 3])
+    task = task_selector(c1)
+    model = load_model(task)
+    if model is None:
+        st.stop()
+    return recording, task, model
+
+
 def load_model(task: str) -> Model | None:
     """The task's shipped weights, loaded once per file; shows why and returns None when there are none."""
     folder = weights_dir()
