@@ -19,16 +19,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
+
+from harness import start_app
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -46,25 +43,6 @@ ATTRIBUTION_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].s
 TIMEOUT_MS = 180_000
 
 
-def start_app(data_dir: Path, weights_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, MRM_DATA_DIR=str(data_dir), MRM_WEIGHTS_DIR=str(weights_dir))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}")
 
 
 def memory_mb(pid: int, field: str = "VmRSS") -> float:
@@ -170,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     ids = list(range(args.first_id + 1, args.first_id + 1 + args.sessions))
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "server.log"
-        process, url = start_app(Path(args.data_dir), Path(args.weights_dir), log)
+        process, url = start_app(Path(args.data_dir), log, Path(args.weights_dir))
         try:
             idle = memory_mb(process.pid)
             sampler = MemorySampler(process.pid)

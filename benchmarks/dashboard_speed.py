@@ -22,15 +22,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from harness import print_timings, start_app
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -45,24 +41,6 @@ DRAWN = """([record, revision]) => {
 }"""
 
 
-def start_app(data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO, env=dict(os.environ, MRM_DATA_DIR=str(data_dir)), stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}")
 
 
 class Frames:
@@ -176,9 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"PTB-XL records at 500 Hz, 10 s (ecg_id {args.first_id}-{args.first_id + 4 * args.repeats + 1}), "
           f"data root {args.data_dir}; {args.repeats} repeats, warm server, chromium {CHROMIUM}")
-    print("\n| step | median s | min s | max s |\n|---|---|---|---|")
-    for name, values in results.items():
-        print(f"| {name} | {statistics.median(values):.3f} | {min(values):.3f} | {max(values):.3f} |")
+    print_timings("step", results)
     print("\n| page data (websocket bytes received) | MB |\n|---|---|")
     for name, size in sizes.items():
         print(f"| {name} | {size / 1e6:.2f} |")

@@ -26,14 +26,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from harness import print_timings, start_app
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -51,25 +48,6 @@ ATTENTION_DRAWN = """(revision) => [...document.querySelectorAll('.js-plotly-plo
     && gd.querySelectorAll('.scatterlayer .trace').length >= 13)"""
 
 
-def start_app(data_dir: Path, weights_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, MRM_DATA_DIR=str(data_dir), MRM_WEIGHTS_DIR=str(weights_dir))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}")
 
 
 def pick(page, ecg_id: int) -> float:
@@ -129,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         "pick + diagnosis + attention, 1 s reading pauses (not counted)": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
-        process, url = start_app(Path(args.data_dir), Path(args.weights_dir), Path(tmp) / "server.log")
+        process, url = start_app(Path(args.data_dir), Path(tmp) / "server.log", Path(args.weights_dir))
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -170,12 +148,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"PTB-XL records at 500 Hz, 10 s (ecg_id {ids[1]}-{ids[-1]}, warm-up {ids[0]}), data root {args.data_dir}, "
           f"weights {args.weights_dir}; {args.repeats} repeats, warm server, chromium {CHROMIUM}")
-    print("\n| step (browser) | median s | min s | max s |\n|---|---|---|---|")
-    for name, values in results.items():
-        print(f"| {name} | {statistics.median(values):.3f} | {min(values):.3f} | {max(values):.3f} |")
-    print("\n| server only (AppTest, new record) | median s | min s | max s |\n|---|---|---|---|")
-    for name, values in server.items():
-        print(f"| {name} | {statistics.median(values):.3f} | {min(values):.3f} | {max(values):.3f} |")
+    print_timings("step (browser)", results)
+    print_timings("server only (AppTest, new record)", server)
     return 0
 
 
