@@ -25,8 +25,8 @@ from mrm.measure import (
     Measurements,
     measure_ecg,
 )
-from mrm.measure.beats import clean_signal, find_rpeaks
-from mrm.measure.delineate import DEFAULT
+from mrm.measure.beats import MedianBeat, clean_signal, find_rpeaks
+from mrm.measure.delineate import DEFAULT, delineate_beat
 from mrm.measure.intervals import PLAUSIBLE
 
 STATUSES = {MEASURED, NOT_MEASURABLE, NOT_APPLICABLE}
@@ -348,3 +348,31 @@ def test_settings_change_the_measurement(ludb):
     rec, _ = ludb(PINNED[0])
     wider = measure_ecg(rec, settings=replace(DEFAULT, qrs_onset_margin=DEFAULT.qrs_onset_margin + 0.01))
     assert wider.qrs.value == pytest.approx(measure_ecg(rec).qrs.value + 10)
+
+
+def test_a_second_t_phase_after_st_depression_ends_the_t_wave(ludb):
+    # LUDB 44 (records 1-50): ST depression, then an upright T in II, aVR (inverted) and V6. The experts end the T
+    # wave at 376, 376 and 362 ms after our R peak; the main-phase rule alone ended it on the ST depression.
+    rec, ann = ludb(44)
+    m = measure_ecg(rec)
+    main_only = measure_ecg(rec, settings=replace(DEFAULT, t_second=0.0))
+    for lead, expert in {"II": 0.376, "aVR": 0.376, "V6": 0.362}.items():
+        assert abs(m.lead(lead).t_offset - expert) <= 0.02, lead
+        assert main_only.lead(lead).t_offset < expert - 0.07, lead
+    reference = reference_intervals(ann).qt
+    assert abs(m.qt.value - reference) <= 30 < abs(main_only.qt.value - reference)
+
+
+def test_a_small_t_wave_is_sought_near_the_multi_lead_t_peak():
+    # Lead I has a 0.04-mV T wave with the other leads and a larger late bump (a U wave) 180 ms after it.
+    fs, fid = 500.0, 300
+    t = (np.arange(701) - fid) / fs
+    bump = lambda centre, width, height: height * np.exp(-0.5 * ((t - centre) / width) ** 2)  # noqa: E731
+    x = np.tile(bump(0.0, 0.012, 1.0) + bump(0.24, 0.04, 0.3), (12, 1))
+    x[0] = bump(0.0, 0.012, 1.0) + bump(0.24, 0.04, 0.04) + bump(0.42, 0.02, 0.08)
+    beat = MedianBeat(signal=x, fs=fs, fiducial=fid, beats=np.array([1000, 1600]), rr=1.2)
+    anchored = delineate_beat(beat)
+    anywhere = delineate_beat(beat, settings=replace(DEFAULT, t_anchor=0.0))
+    others = anchored.leads[1].t_offset
+    assert abs(anchored.leads[0].t_offset - others) <= 0.02
+    assert anywhere.leads[0].t_offset > 0.42

@@ -1,12 +1,14 @@
 """Per-lead delineation of the median beat, and global onsets and offsets over the 12 leads.
 
-Each lead of the median beat gets its own QRS onset and offset (walking out from the steep part of its QRS
-until the slope meets the lead's noise floor), T-wave end and P-wave onset (the trapezium-area method of
-Vázquez-Seisdedos et al., 2011). The global fiducials follow analysing electrocardiographs: the earliest QRS
-onset and the latest QRS offset over the leads (pacemaker spikes removed first); the P onset and the T end,
-whose per-lead edges are less certain, at a percentile of the leads that show the wave (the median lead for
-the P onset, the 90th percentile for the T end). Fixed margins then bring the edges to where LUDB's
-cardiologists place them on average; every parameter is in :class:`Settings`, fitted on LUDB records 1-50.
+Each lead of the median beat gets its own QRS onset and offset (walking out from the steep part of its QRS until
+the slope meets the lead's noise floor), T-wave end and P-wave onset (the trapezium-area method of Vázquez-
+Seisdedos et al., 2011). A lead's T peak is sought near the multi-lead T peak, and when an opposite phase follows
+it (biphasic T, ST depression then T) the T end is that phase's end. The global fiducials follow analysing
+electrocardiographs: the earliest QRS onset and the latest QRS offset over the leads (pacemaker spikes removed
+first); the P onset and the T end, whose per-lead edges are less certain, at a percentile of the leads that show
+the wave (the median lead for the P onset, the 90th percentile for the T end). Fixed margins then bring the edges
+to where LUDB's cardiologists place them on average; every parameter is in :class:`Settings`, fitted on LUDB
+records 1-50.
 
 NeuroKit2's delineators work on one lead and place P and T edges unreliably (neuropsychology/NeuroKit#1042,
 #1032), and have no multi-lead rule; ``benchmarks/measure_ludb.py`` compares them with this module on LUDB.
@@ -14,7 +16,7 @@ NeuroKit2's delineators work on one lead and place P and T edges unreliably (neu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
@@ -46,7 +48,14 @@ class Settings:
     t_reference: float = 0.06
     #: Global T end: this percentile of the leads' T ends (100 = the latest), over leads with a T wave.
     t_percentile: float = 90.0
-    t_margin: float = 0.021
+    t_margin: float = 0.020
+    #: Each lead's T peak is sought within this distance (s) of the multi-lead T peak (0: anywhere after the QRS),
+    #: so that a small T wave does not lose to the next P wave or a U wave.
+    t_anchor: float = 0.1
+    #: Biphasic T (or ST depression then T): an opposite deflection within 40-200 ms after the main one, crossing
+    #: the PR-segment level and coming back by at least this fraction of the main amplitude, is the phase whose end
+    #: is the T end (0: off).
+    t_second: float = 0.5
     #: P onset: trapezium reference point this long before the steepest P-wave upslope.
     p_reference: float = 0.06
     #: Global P onset: this percentile of the leads' P onsets (0 = the earliest), over leads with a P wave.
@@ -62,6 +71,8 @@ class Settings:
 
 
 DEFAULT = Settings()
+# The T-end rule before the T-peak anchor and the second-phase rule; the P window still starts from its T end.
+_MAIN_PHASE = Settings(t_anchor=0.0, t_second=0.0, t_margin=0.021)
 
 
 @dataclass
@@ -158,6 +169,8 @@ def delineate_beat(
         return Delineation(None, None, None, None, None, leads)
     first, last = int(covered[0]), int(covered[-1])
     t_end_limit = min(last, fid + int(round(min(0.75, max(rr - 0.22, 0.35)) * fs)))
+    anchor = _t_anchor(smoothed[usable], on0, off0, t_end_limit, fs) if settings.t_anchor > 0 else None
+    main_phase: list[LeadDelineation] = []
     for i in np.flatnonzero(usable):
         lead = leads[i]
         edges = _qrs_edges(despiked[i], on0, off0, fs, settings)
@@ -166,13 +179,17 @@ def delineate_beat(
             continue
         on, off, amplitude = edges
         lead.qrs_onset, lead.qrs_offset, lead.qrs_amplitude = (on - fid) / fs, (off - fid) / fs, amplitude
-        t_end, t_amp = _t_end(smoothed[i], on0, off0, t_end_limit, fs, settings.t_reference)
+        t_end, t_amp = _t_end(smoothed[i], on0, off0, t_end_limit, fs, settings, anchor)
         lead.t_amplitude = t_amp
         if t_end is not None:
             lead.t_offset = (t_end - fid) / fs
+        # The P window (P onset, P-presence test) was fitted on the end of the main T phase: it keeps that start.
+        main_end, _ = _t_end(smoothed[i], on0, off0, t_end_limit, fs, _MAIN_PHASE)
+        main_phase.append(replace(lead, t_offset=None if main_end is None else (main_end - fid) / fs))
     qrs_on, qrs_off = _global_qrs(leads, settings)
     t_offset = _global_t(leads, settings)
-    p_start = fid + int(round((t_offset if t_offset is not None else 0.45) * fs)) - int(round(rr * fs))
+    t_main = _global_t(main_phase, replace(settings, t_margin=_MAIN_PHASE.t_margin))
+    p_start = fid + int(round((t_main if t_main is not None else 0.45) * fs)) - int(round(rr * fs))
     if qrs_on is not None:
         qon = fid + int(round(qrs_on * fs))
         p_start = max(p_start, qon - int(round(0.35 * fs)), first)
@@ -297,22 +314,46 @@ def _trapezium(y: np.ndarray, tm: int, tr: int) -> int:
     return int(ts[np.argmax(area)])
 
 
-def _t_end(y: np.ndarray, on0: int, off0: int, end: int, fs: float, reference: float) -> tuple[int | None, float]:
+def _t_anchor(y: np.ndarray, on0: int, off0: int, end: int, fs: float) -> int | None:
+    """The multi-lead T peak: the maximum of the RMS over the leads of their distance from the PR-segment level."""
+    s = lambda seconds: int(round(seconds * fs))  # noqa: E731
+    lo, hi = off0 + s(0.06), min(end, on0 + s(0.5))
+    if hi - lo < 5:
+        return None
+    base = y[:, max(on0 - s(0.01), 0)][:, None]
+    rms = np.sqrt(np.mean((y[:, lo:hi] - base) ** 2, axis=0))
+    return lo + int(np.argmax(rms))
+
+
+def _t_end(
+    y: np.ndarray, on0: int, off0: int, end: int, fs: float, settings: Settings, anchor: int | None = None
+) -> tuple[int | None, float]:
     """One lead's T-wave end (trapezium method) and T amplitude over the PR-segment level."""
     s = lambda seconds: int(round(seconds * fs))  # noqa: E731
     lo, hi_peak = off0 + s(0.06), min(end, on0 + s(0.5))
+    if anchor is not None:
+        lo, hi_peak = max(lo, anchor - s(settings.t_anchor)), min(hi_peak, anchor + s(settings.t_anchor))
     if hi_peak - lo < 5:
         return None, 0.0
     base = y[max(on0 - s(0.01), 0)]
     tp = lo + int(np.argmax(np.abs(y[lo:hi_peak] - base)))
     sign = 1.0 if y[tp] >= base else -1.0
     amplitude = float(abs(y[tp] - base))
+    if settings.t_second > 0:
+        a, b = tp + s(0.04), min(tp + s(0.2), end)
+        if b - a >= 3:
+            k = a + int(np.argmax(-sign * y[a:b]))
+            # A second phase crosses the PR-segment level and comes back: an excursion on both of its sides.
+            back = float(np.max(sign * y[k : min(k + s(0.12), end) + 1]))
+            depth = min(-sign * (y[k] - base), back - sign * y[k])
+            if k < b - 1 and depth >= settings.t_second * amplitude:
+                tp, sign = k, -sign
     hi = min(tp + s(0.15), end)
     if hi - tp < 3:
         return None, amplitude
     slope = np.gradient(y)
     tm = tp + int(np.argmax(-sign * slope[tp:hi]))
-    tr = min(tm + s(reference), end)
+    tr = min(tm + s(settings.t_reference), end)
     if tr - tm < 3:
         return None, amplitude
     edge = _trapezium(sign * y, tm, tr)
