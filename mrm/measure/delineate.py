@@ -1,9 +1,9 @@
 """Per-lead delineation of the median beat, and global onsets and offsets over the 12 leads.
 
 Each lead of the median beat gets its own QRS onset and offset (walking out from the steep part of its QRS until
-the slope meets the lead's noise floor), T-wave end and P-wave onset (the trapezium-area method of Vázquez-
-Seisdedos et al., 2011). A lead's T peak is sought near the multi-lead T peak, and when an opposite phase follows
-it (biphasic T, ST depression then T) the T end is that phase's end. The global fiducials follow analysing
+the slope meets the lead's noise floor), T-wave end and P-wave onset (the trapezium-area method of
+Vázquez-Seisdedos et al., 2011). A lead's T peak is sought near the multi-lead T peak, and when an opposite phase
+follows it (biphasic T, ST depression then T) the T end is that phase's end. The global fiducials follow analysing
 electrocardiographs: the earliest QRS onset and the latest QRS offset over the leads (pacemaker spikes removed
 first); the P onset and the T end, whose per-lead edges are less certain, at a percentile of the leads that show
 the wave (the median lead for the P onset, the 90th percentile for the T end). Fixed margins then bring the edges
