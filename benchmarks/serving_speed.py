@@ -1,6 +1,6 @@
 """Serving speed of the Predictor on this machine: load time, latency, throughput, memory, explanation time.
 
-Not a test: run it by hand and paste its table into docs/benchmarks_serving.md with the command line.
+Not a test: run it by hand and paste its table into docs/benchmarks.md (section 2.5) with the command line.
 
     python benchmarks/serving_speed.py --weights weights/mrm_superdiagnostic.pt --data-dir data --threads 1 2
 

@@ -5,8 +5,9 @@
 The authors use w_logit = 0.1, w_feat = 0.01, T = 4, a Hinton-style KL (softmax over dimension 1, times T^2,
 summed over classes and averaged over the batch) on both logits and flattened features, and no stop-gradient.
 A softmax across the labels of a multi-label problem treats them as exclusive; ``kind="bernoulli"`` replaces the
-logit term by a per-label Bernoulli KL between temperature-scaled sigmoids (also times T^2, summed over labels,
-averaged over the batch). The feature term is always the softmax KL over the flattened map, since features are
+logit term by a per-label Bernoulli KL between temperature-scaled sigmoids (also times T^2, averaged over labels
+and batch, as the BCE is: summed over 69 labels it outweighed the BCE and the "all" task collapsed, fold-9 macro AUC
+0.72 against 0.85). The feature term is always the softmax KL over the flattened map, since features are
 not per-label probabilities. The "no mutual loss" ablation is ``MutualLoss(w_logit=0, w_feat=0)``.
 """
 
@@ -42,7 +43,7 @@ def softmax_kl(logits_p: Tensor, logits_q: Tensor, temperature: float = 4.0) -> 
 
 
 def bernoulli_kl(logits_p: Tensor, logits_q: Tensor, temperature: float = 4.0) -> Tensor:
-    """Return the per-label Bernoulli KL(p || q) * T^2, summed over labels and averaged over the batch.
+    """Return the per-label Bernoulli KL(p || q) * T^2, averaged over labels and batch (like the BCE it joins).
 
     p = sigmoid(logits_p / T) and q = sigmoid(logits_q / T) per label; computed from log-sigmoids so that
     saturated labels stay finite.
@@ -55,7 +56,7 @@ def bernoulli_kl(logits_p: Tensor, logits_q: Tensor, temperature: float = 4.0) -
     zp, zq = logits_p / temperature, logits_q / temperature
     p = torch.sigmoid(zp)
     kl = p * (F.logsigmoid(zp) - F.logsigmoid(zq)) + (1 - p) * (F.logsigmoid(-zp) - F.logsigmoid(-zq))
-    return kl.sum() * temperature**2 / logits_p.shape[0]
+    return kl.mean() * temperature**2
 
 
 def symmetric_kl(logits_a: Tensor, logits_b: Tensor, temperature: float = 4.0, kind: str = "softmax") -> Tensor:
