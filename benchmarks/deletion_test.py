@@ -1,6 +1,6 @@
 """Faithfulness of the explanations: the deletion test on a fold of PTB-XL, and how often the branches disagree.
 
-Not a test: run it by hand and paste its tables into docs/benchmarks_serving.md with the command line.
+Not a test: run it by hand and paste its tables into docs/benchmarks.md (section 2.4) with the command line.
 
     python benchmarks/deletion_test.py --weights weights/mrm_superdiagnostic.pt --data-dir data --json out.json
 

@@ -302,6 +302,23 @@ def test_evaluate_another_fold(superdiag: Path, root: Path, ptbxl_cache: Path):
     assert report["macro_auc"] == pytest.approx(macro_auc(fold9["y"], fold9["p"]).macro, abs=1e-5)
 
 
+def test_evaluate_with_another_stride(superdiag: Path, root: Path, ptbxl_cache: Path):
+    """--stride re-evaluates with windows every N samples: the card's own stride reproduces the card, another one
+    equals the evaluation path run with that policy."""
+    card = _card(superdiag)
+    same = evaluate_weights(superdiag, root, cache_dir=ptbxl_cache, stride=card["input_policy"]["stride"])
+    assert same["macro_auc"] == card["test"]["macro_auc"]
+    report = evaluate_weights(superdiag, root, cache_dir=ptbxl_cache, n_boot=50, stride=250)
+    model, card = load_weights(superdiag)
+    data = load_task_data("ptbxl", "superdiagnostic", root, cache_dir=ptbxl_cache, classes=card["classes"],
+                          folds=(10,))
+    policy = card_policy(card)
+    policy = type(policy)(**{**policy.to_dict(), "stride": 250})
+    probs = predict_records(model, [card_standardizer(card).transform(s) for s in data.signals], policy).fused
+    assert report["stride"] == 250
+    assert report["macro_auc"] == pytest.approx(macro_auc(data.y, probs).macro, abs=1e-5)
+
+
 # (e) eval mode is deterministic ----------------------------------------------------------------------------------
 
 

@@ -25,6 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cache", default=None, help="read signals from a cache made by `mrm prepare`")
     p.add_argument("--compare", default=None, help="second weights file for a paired bootstrap on the same records")
     p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--stride", type=int, default=None,
+                   help="window stride in samples at 100 Hz instead of the card's (a what-if for serving; "
+                   "250 = 2.5-s windows without overlap)")
     p.add_argument("--json", dest="json_out", default=None, help="write the full report to this file ('-': stdout)")
     p.set_defaults(func=run)
 
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     fold = _fold(args)
     report = evaluate_weights(args.weights, args.data_dir, fold=fold, dataset=args.dataset, cache_dir=args.cache,
-                              n_boot=args.n_boot)
+                              n_boot=args.n_boot, stride=args.stride)
     if args.compare:
         if fold is None or report["cross_dataset"]:
             raise SystemExit("mrm evaluate: --compare works on one fold of the training dataset.")

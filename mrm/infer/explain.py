@@ -16,7 +16,7 @@ Two kinds, both computed on the windows the Predictor uses (:meth:`Predictor.pre
     weighted by the time-averaged gradient of that head's logit, summed over channels, clipped at 0; per window,
     then averaged over overlapping windows. Grad-CAM has no lead resolution: every lead gets the same row.
 
-Faithfulness is measured by a deletion test (:mod:`mrm.infer.faithfulness`, numbers in docs/benchmarks_serving.md).
+Faithfulness is measured by a deletion test (:mod:`mrm.infer.faithfulness`, numbers in docs/benchmarks.md, section 2.4).
 """
 
 from __future__ import annotations

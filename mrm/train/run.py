@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -131,8 +131,13 @@ def evaluate_weights(
     dataset: str | None = None,
     cache_dir: str | Path | None = None,
     n_boot: int = 1000,
+    stride: int | None = None,
 ) -> dict:
     """Recompute a weights file's metrics on one fold of a dataset, from the weights and card alone.
+
+    ``stride`` (samples at the model's rate) replaces the card's window stride, to see what a different serving
+    policy would cost (e.g. 250: 2.5-s windows without overlap, 4 per 10-s record instead of 7); the report then
+    records it under ``"stride"``.
 
     ``dataset`` defaults to the one the weights were trained on; another dataset is a cross-dataset check (e.g.
     the ``cpsc2018`` weights, trained on PTB-XL, on CPSC2018's own records), best run on all its records
@@ -155,10 +160,13 @@ def evaluate_weights(
     if not data.ids.size:
         raise ECGInputError(f"{dataset} in {data_dir} has no record with a signal in fold {fold}; choose another "
                             "fold or data folder.")
-    probs = _probabilities(model, data, card_standardizer(card), card_policy(card))
+    policy = card_policy(card) if stride is None else replace(card_policy(card), stride=stride)
+    probs = _probabilities(model, data, card_standardizer(card), policy)
     heads = {"hr": probs.hr, "lr": probs.lr} if probs.hr is not None else None
     report = evaluation_report(data.y, probs.fused, card["classes"], card_thresholds(card), n_boot=n_boot,
                                heads=heads)
+    if stride is not None:
+        report["stride"] = stride
     report["dataset"] = dataset
     report["fold"] = fold
     report["cross_dataset"] = dataset != trained_on
