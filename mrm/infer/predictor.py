@@ -33,7 +33,7 @@ from mrm.train.card import card_policy, card_standardizer, card_thresholds, load
 #: Largest ``|p_hr - p_lr|`` over the classes above which a prediction is flagged: the two branches then read the
 #: record differently for at least one class, and its fused probability hides a split. 0.15 is about the 99th
 #: percentile on the validation fold (fold 9) of a CPU network for superdiagnostic (median 0.026); the shipped
-#: superdiagnostic network flags 15 of the 321 fold-10 records (4.7%). See docs/benchmarks.md, section 2.2.
+#: superdiagnostic network flags 36 of the 321 fold-10 records (11.2%). See docs/benchmarks.md, section 2.2.
 DISAGREEMENT_FLAG = 0.15
 
 #: What the disagreement number is, as written into every prediction.
