@@ -70,6 +70,8 @@ class ModelCard:
         Class code -> (fpr, tpr) arrays of its fold-10 ROC curve (classes without one are absent).
     created, code_version:
         When and from which code the weights were made.
+    recipe:
+        The training recipe in one line (loss, input, epochs), or "" when the card does not say.
     """
 
     task: str
@@ -90,6 +92,7 @@ class ModelCard:
     roc: dict[str, tuple[np.ndarray, np.ndarray]]
     created: str = ""
     code_version: str = ""
+    recipe: str = ""
 
     @property
     def auc_text(self) -> str:
@@ -141,7 +144,28 @@ def card_summary(card: Mapping) -> ModelCard:
         macro_auc_high=test.get("macro_auc_high"), macro_auc_hr=test.get("macro_auc_hr"),
         macro_auc_lr=test.get("macro_auc_lr"), per_class=pd.DataFrame(rows), roc=roc,
         created=str(card.get("created", "")), code_version=str(card.get("code_version", "")),
+        recipe=_recipe((card.get("training") or {}).get("config") or {}),
     )
+
+
+def _recipe(config: Mapping) -> str:
+    """One line on the loss, the input and the epochs of a training configuration.
+
+    Examples
+    --------
+    >>> _recipe({"kl_kind": "bernoulli", "w_logit": 0.1, "w_feat": 0.01, "temperature": 4.0, "crop": 250,
+    ...          "epochs": 30})
+    'BCE per head + bernoulli KL (w 0.1 logits, 0.01 features, T 4), 2.5-s crops, 30 epochs'
+    """
+    if not config:
+        return ""
+    loss = "BCE per head"
+    if config.get("w_logit") or config.get("w_feat"):
+        loss += (f" + {config.get('kl_kind', 'softmax')} KL (w {config.get('w_logit')} logits, "
+                 f"{config.get('w_feat')} features, T {config.get('temperature'):g})")
+    crop = config.get("crop")
+    inputs = "whole 10-s records" if not crop or crop >= 1000 else f"{crop / 100:g}-s crops"
+    return f"{loss}, {inputs}, {config.get('epochs')} epochs"
 
 
 def read_model_card(weights: str | Path) -> ModelCard:
