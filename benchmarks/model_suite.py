@@ -20,6 +20,8 @@ curve      superdiagnostic with 25% and 50% of the training records, MRM-Net and
 size       a smaller MRM-Net (stem 16-32, HR 32 / LR 64 channels, 0.39 M parameters) on superdiagnostic and all,
            to choose the shipped size on fold 9
 wang       resnet1d_wang on superdiagnostic and all, to choose the baseline on fold 9
+nomutual   MRM-Net without the mutual loss on the five other tasks (superdiagnostic and all: the ablations), to
+           choose the mutual-loss weight per task on fold 9
 bernoulli  the shipped recipe with the per-label Bernoulli KL on all seven tasks (candidates to replace the shipped
            weights: on fold 9 it tied on superdiagnostic and beat the softmax KL on all)
 """
@@ -81,6 +83,9 @@ def suite(name: str) -> list[dict]:
         return [_run(f"small_{t}", t, "cpu", *small) for t in ("superdiagnostic", "all")]
     if name == "bernoulli":
         return [_run(f"bern_{t}", t, "cpu", "--kl", "bernoulli") for t in TASKS]
+    if name == "nomutual":
+        return [_run(f"nomutual_{t}", t, "cpu", "--w-logit", "0", "--w-feat", "0")
+                for t in TASKS if t not in ("superdiagnostic", "all")]
     if name == "wang":
         return [_run(f"resnet1d_wang_{t}", t, "resnet1d_wang") for t in ("superdiagnostic", "all")]
     raise SystemExit(f"unknown suite {name!r}")
@@ -144,8 +149,8 @@ def table(args: argparse.Namespace) -> None:
     print()
     print("| run | fold-10 macro AUC (95% CI) | fold-9 AUC | best epoch | training time |")
     print("|---|---|---|---|---|")
-    for name in [r["name"] for s in ("softmax", "ablations", "kl", "crop", "curve", "size", "wang", "bernoulli")
-                 for r in suite(s)]:
+    for name in [r["name"] for s in ("softmax", "ablations", "kl", "crop", "curve", "size", "wang", "bernoulli",
+                                     "nomutual") for r in suite(s)]:
         card = _card(runs, name)
         if card is not None:
             print(f"| {name} | {_auc(card)} | {_val(card)} | {card['training']['best_epoch']} | {_minutes(card)} |")
@@ -157,7 +162,7 @@ def main() -> None:
     p = sub.add_parser("train", help="train the runs of one or more suites (resumable)")
     p.add_argument("--suite", nargs="+", required=True,
                    choices=["shipped", "softmax", "baselines", "ablations", "kl", "crop", "curve", "size", "wang",
-                            "bernoulli"])
+                            "bernoulli", "nomutual"])
     p.add_argument("--data-dir", default="data")
     p.add_argument("--cache", default=None)
     p.add_argument("--runs", default="runs")
