@@ -25,12 +25,8 @@ import threading
 import time
 from pathlib import Path
 
-from harness import start_app
+from harness import CHROMIUM, CHROMIUM_ARGS, REPO, start_app
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 DIAGNOSIS_DRAWN = """() => document.querySelectorAll('[data-testid=stDataFrame]').length === 1
     && [...document.querySelectorAll('.js-plotly-plot')].some(gd => gd.data
         && gd.data.map(t => t.name).join() === 'fused,HR,LR,threshold')"""
@@ -41,8 +37,6 @@ ATTENTION_DRAWN = """(revision) => [...document.querySelectorAll('.js-plotly-plo
 ATTRIBUTION_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => gd.data
     && gd.data.some(t => t.type === 'heatmap' && t.name === 'attribution'))"""
 TIMEOUT_MS = 180_000
-
-
 
 
 def memory_mb(pid: int, field: str = "VmRSS") -> float:

@@ -26,12 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import print_timings, start_app
+from harness import CHROMIUM, CHROMIUM_ARGS, REPO, pick, print_timings, start_app
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 # Drawn: plotly holds the figure of this record (its uirevision names it) and has put the traces on the page.
 DRAWN = """([record, revision]) => {
     const gd = document.querySelector('.js-plotly-plot');
@@ -39,8 +35,6 @@ DRAWN = """([record, revision]) => {
         && (!revision || String(gd.layout.uirevision) === revision)
         && gd.data.length >= 13 && gd.querySelectorAll('.scatterlayer .trace').length >= 13;
 }"""
-
-
 
 
 class Frames:
@@ -56,18 +50,6 @@ class Frames:
 
 def drawn(page, record_id: str, revision: str | None = None, timeout: float = 30_000) -> None:
     page.wait_for_function(DRAWN, arg=[record_id, revision], timeout=timeout, polling="raf")
-
-
-def pick(page, ecg_id: int) -> float:
-    """Choose a record in the Record page's picker; seconds until its panel shows."""
-    picker = page.get_by_label("Record (ecg_id)")
-    picker.click()
-    page.keyboard.type(f"{ecg_id} ·")
-    start = time.perf_counter()
-    page.keyboard.press("Enter")
-    page.get_by_text(f"PTB-XL ecg_id {ecg_id} ·").wait_for(timeout=30_000)
-    page.get_by_text("Input check").first.wait_for()
-    return time.perf_counter() - start
 
 
 def open_view(page, ecg_id: int) -> float:

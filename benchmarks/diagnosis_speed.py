@@ -30,12 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import print_timings, start_app
+from harness import CHROMIUM, CHROMIUM_ARGS, REPO, pick, print_timings, start_app
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 DIAGNOSIS_DRAWN = """(record) => [...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(record))
     && document.querySelectorAll('[data-testid=stDataFrame]').length === 1
     && [...document.querySelectorAll('.js-plotly-plot')].some(gd => gd.data
@@ -46,19 +42,6 @@ ATTENTION_DRAWN = """(revision) => [...document.querySelectorAll('.js-plotly-plo
     && gd.data.filter(t => t.type === 'heatmap').length === 2
     && gd.querySelectorAll('.heatmaplayer image').length >= 2
     && gd.querySelectorAll('.scatterlayer .trace').length >= 13)"""
-
-
-
-
-def pick(page, ecg_id: int) -> float:
-    picker = page.get_by_label("Record (ecg_id)")
-    picker.click()
-    page.keyboard.type(f"{ecg_id} ·")
-    start = time.perf_counter()
-    page.keyboard.press("Enter")
-    page.get_by_text(f"PTB-XL ecg_id {ecg_id} ·").wait_for(timeout=60_000)
-    page.get_by_text("Input check").first.wait_for()
-    return time.perf_counter() - start
 
 
 def open_page(page, name: str, check: str, arg: str) -> float:
@@ -117,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                     ecg_id = ids[0] if i == 0 else ids[3 * i - 2]
                     if i:
                         page.get_by_role("link", name="Record", exact=True).click()
-                    t_pick = pick(page, ecg_id)
+                    t_pick = pick(page, ecg_id, timeout_ms=60_000)
                     t_diag = open_page(page, "Diagnosis", DIAGNOSIS_DRAWN, f"PTB-XL ecg_id {ecg_id} ·")
                     t_attn = open_page(page, "Attention", ATTENTION_DRAWN, f"ptbxl/{ecg_id:05d}/")
                     if i == 0:
@@ -127,13 +110,13 @@ def main(argv: list[str] | None = None) -> int:
                         results[key].append(value)
                     direct = ids[3 * i - 1]
                     page.get_by_role("link", name="Record", exact=True).click()
-                    t_pick = pick(page, direct)
+                    t_pick = pick(page, direct, timeout_ms=60_000)
                     t_attn = open_page(page, "Attention", ATTENTION_DRAWN, f"ptbxl/{direct:05d}/")
                     results["attention direct (after the pick)"].append(t_attn)
                     results["pick + attention direct"].append(t_pick + t_attn)
                     paused = ids[3 * i]
                     page.get_by_role("link", name="Record", exact=True).click()
-                    t_pick = pick(page, paused)
+                    t_pick = pick(page, paused, timeout_ms=60_000)
                     page.wait_for_timeout(1000)
                     t_diag = open_page(page, "Diagnosis", DIAGNOSIS_DRAWN, f"PTB-XL ecg_id {paused} ·")
                     page.wait_for_timeout(1000)

@@ -1,42 +1,43 @@
-"""What the dashboard benchmarks share: a Streamlit server on a free port, and their markdown timing tables."""
+"""What the dashboard benchmarks share: the browser, the server, picking a record, and the timing tables."""
 
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the benchmarks run as scripts from a checkout
+
+from mrm.app.launch import start_dashboard  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 
 
 def start_app(data_dir: Path, log: Path, weights_dir: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """Start ``streamlit run streamlit_app.py`` headless on a free local port; return the process and its URL once
-    the server answers its health check (output goes to ``log``)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    """The dashboard on a free local port with ``data_dir`` as its data root and ``weights_dir`` (if given) as its
+    weights folder."""
     env = dict(os.environ, MRM_DATA_DIR=str(data_dir))
     if weights_dir is not None:
         env["MRM_WEIGHTS_DIR"] = str(weights_dir)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}")
+    return start_dashboard(log, env=env)
+
+
+def pick(page, ecg_id: int, timeout_ms: float = 30_000) -> float:
+    """Choose a record in the Record page's picker; seconds until its panel shows."""
+    picker = page.get_by_label("Record (ecg_id)")
+    picker.click()
+    page.keyboard.type(f"{ecg_id} ·")
+    start = time.perf_counter()
+    page.keyboard.press("Enter")
+    page.get_by_text(f"PTB-XL ecg_id {ecg_id} ·").wait_for(timeout=timeout_ms)
+    page.get_by_text("Input check").first.wait_for()
+    return time.perf_counter() - start
 
 
 def print_timings(title: str, results: dict[str, list[float]]) -> None:

@@ -118,3 +118,17 @@ def predictor(tiny_weights: Path):
     from mrm.infer import Predictor
 
     return Predictor.load(tiny_weights)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium driven by Playwright (tests/test_browser*.py); skipped, or failed under CI, without it."""
+    from browser_helpers import CHROMIUM, CHROMIUM_ARGS, require_browser
+
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

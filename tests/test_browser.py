@@ -9,20 +9,15 @@ diagnosis, attention, and the PDF report downloaded and read back.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_helpers import require_browser
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+from mrm.app.launch import start_dashboard
+
 # The 12-lead chart is drawn when plotly has put its traces on the page: 12 leads, a rhythm strip, calibration.
 DRAWN = """() => {
     const gd = document.querySelector('.js-plotly-plot');
@@ -30,69 +25,20 @@ DRAWN = """() => {
 }"""
 
 
-def _require_browser() -> None:
-    reason = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "playwright is not installed (pip install playwright; the browser comes from apt: chromium)"
-    if reason is None and not Path(CHROMIUM).exists():
-        reason = f"{CHROMIUM} is absent (apt-get install chromium)"
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_app(data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    """Start ``streamlit run streamlit_app.py`` on a free local port; return the process and its URL."""
-    port = _free_port()
-    env = dict(os.environ, MRM_DATA_DIR=str(data_dir))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as reply:
-                if reply.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.2)
-        if process.poll() is not None:
-            break
-    process.terminate()
-    raise RuntimeError(f"streamlit did not start on {url}: {log.read_text()[-2000:]}")
+    """The dashboard on a free local port with ``data_dir`` as its data root (environment read at the call)."""
+    return start_dashboard(log, env=dict(os.environ, MRM_DATA_DIR=str(data_dir)))
 
 
 @pytest.fixture(scope="module")
 def app_url(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_browser()
+    require_browser()
     process, url = start_app(shared_data, tmp_path_factory.mktemp("streamlit") / "server.log")
     try:
         yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(app_url: str) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _lead_names(page) -> list[str]:
@@ -174,7 +120,7 @@ def test_upload_a_wfdb_record(app_url, browser, shared_data, tmp_path):
 @pytest.fixture(scope="module")
 def model_app_url(shared_data: Path, tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server whose weights folder holds the tiny test network as the shipped superdiagnostic weights."""
-    _require_browser()
+    require_browser()
     import shutil
 
     weights = tmp_path_factory.mktemp("weights")

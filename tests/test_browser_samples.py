@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, DRAWN, _free_port, _lead_names, _require_browser
+from browser_helpers import require_browser
+from test_browser import DRAWN, _lead_names
+
+from mrm.app.launch import start_dashboard
 
 REPO = Path(__file__).resolve().parents[1]
 LEADS = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
@@ -35,41 +35,14 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def fresh_url(clone: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_browser()
+    require_browser()
     env = {k: v for k, v in os.environ.items() if k not in ("MRM_DATA_DIR", "MRM_WEIGHTS_DIR", "PYTHONPATH")}
-    port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit-fresh") / "server.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=clone, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_dashboard(tmp_path_factory.mktemp("streamlit-fresh") / "server.log", cwd=clone, env=env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start on {url}: {log.read_text()[-2000:]}") from None
-                time.sleep(0.2)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(fresh_url: str) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_a_fresh_clone_shows_a_real_sample_ecg(fresh_url, browser, tmp_path):
