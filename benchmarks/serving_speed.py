@@ -3,6 +3,7 @@
 Not a test: run it by hand and paste its table into docs/benchmarks.md (section 2.5) with the command line.
 
     python benchmarks/serving_speed.py --weights weights/mrm_superdiagnostic.pt --data-dir data --threads 1 2
+    python benchmarks/serving_speed.py ... --batch-sweep        # also: throughput per windows per forward pass
 
 Records are PTB-XL fold-10 records at 500 Hz, read once into memory (so resampling to 100 Hz is timed, file
 reading is not), except for the end-to-end row, which reads WFDB files from a folder as ``mrm predict`` does.
@@ -29,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mrm.data import load_ptbxl  # noqa: E402
+from mrm.evaluate.predict import FORWARD_BATCH  # noqa: E402
 from mrm.infer.batch import predict_paths  # noqa: E402
 from mrm.infer.explain import attention_maps, attribute, explain  # noqa: E402
 from mrm.infer.predictor import Predictor, minimal_card  # noqa: E402
@@ -91,8 +93,13 @@ def main() -> int:
     parser.add_argument("--n-explain", type=int, default=20)
     parser.add_argument("--ig-steps", type=int, nargs="+", default=[16, 4],
                         help="integration points of integrated gradients (one timing each)")
+    parser.add_argument("--batch-sweep", type=int, nargs="*", default=None, metavar="N",
+                        help="also time the throughput run with these windows per forward pass (default when given "
+                        "without values: 16 32 64 128 256)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args()
+    if args.batch_sweep == []:
+        args.batch_sweep = [16, 32, 64, 128, 256]
 
     if args.weights:
         predictor = Predictor.load(args.weights)
@@ -122,6 +129,12 @@ def main() -> int:
         for start in range(0, args.n_batch, 64):
             predictor.predict_many(records[start : min(start + 64, args.n_batch)])
         batched, batched_cpu = args.n_batch / (time.perf_counter() - w), args.n_batch / (time.process_time() - c)
+        sweep = {}
+        for size in args.batch_sweep or ():
+            w = time.perf_counter()
+            for start in range(0, args.n_batch, 64):
+                predictor.predict_many(records[start : min(start + 64, args.n_batch)], batch_size=size)
+            sweep[f"throughput_per_s_batch{size}"] = args.n_batch / (time.perf_counter() - w)
         started = time.perf_counter()
         n_files = sum(1 for _ in predict_paths(predictor, [folder]))
         end_to_end = n_files / (time.perf_counter() - started)
@@ -135,6 +148,7 @@ def main() -> int:
             "throughput_per_s": batched,
             "throughput_per_cpu_s": batched_cpu,
             "throughput_files_per_s": end_to_end,
+            **sweep,
         }
         explanations = {
             "attention": lambda r: attention_maps(predictor, r),
@@ -171,8 +185,9 @@ def main() -> int:
         "n_single": args.n_single,
         "n_batch": args.n_batch,
         "n_explain": args.n_explain,
+        "forward_batch": FORWARD_BATCH,
     }
-    print(f"weights {meta['weights']}; policy {meta['policy']}")
+    print(f"weights {meta['weights']}; policy {meta['policy']}; {FORWARD_BATCH} windows per forward pass")
     print(f"load: {load:.3f} s for Predictor.load after importing torch and mrm ({load_import:.2f} s), median of 5 "
           f"fresh processes; peak RSS: {cli_rss:.0f} MB for `mrm predict` on {args.n_batch} files, "
           f"{rss_loaded:.0f} MB after loading here; load average {meta['load_average'][0]:.1f} on {meta['cores']} "

@@ -173,7 +173,7 @@ def test_card_classes_counts_and_policy(superdiag: Path, csv_labels: pd.DataFram
     assert card["classes"] == SUPERCLASSES
     assert card["class_names"][SUPERCLASSES.index("NORM")].lower().startswith("normal")
     assert card["classes_excluded"] == {} and card["classes_without_threshold"] == {}
-    assert card["input_policy"] == {"fs": 100.0, "window": 250, "stride": 125, "aggregation": "max"}
+    assert card["input_policy"] == {"fs": 100.0, "window": 250, "stride": 250, "aggregation": "max"}
     assert card["model"]["name"] == "tiny"
     assert card["model"]["n_parameters"] == sum(p.numel() for p in create_model("tiny", 5).parameters())
 
@@ -308,15 +308,54 @@ def test_evaluate_with_another_stride(superdiag: Path, root: Path, ptbxl_cache: 
     card = _card(superdiag)
     same = evaluate_weights(superdiag, root, cache_dir=ptbxl_cache, stride=card["input_policy"]["stride"])
     assert same["macro_auc"] == card["test"]["macro_auc"]
-    report = evaluate_weights(superdiag, root, cache_dir=ptbxl_cache, n_boot=50, stride=250)
+    report = evaluate_weights(superdiag, root, cache_dir=ptbxl_cache, n_boot=50, stride=125)
     model, card = load_weights(superdiag)
     data = load_task_data("ptbxl", "superdiagnostic", root, cache_dir=ptbxl_cache, classes=card["classes"],
                           folds=(10,))
     policy = card_policy(card)
-    policy = type(policy)(**{**policy.to_dict(), "stride": 250})
+    policy = type(policy)(**{**policy.to_dict(), "stride": 125})
     probs = predict_records(model, [card_standardizer(card).transform(s) for s in data.signals], policy).fused
-    assert report["stride"] == 250
+    assert report["stride"] == 125
     assert report["macro_auc"] == pytest.approx(macro_auc(data.y, probs).macro, abs=1e-5)
+
+
+def test_retune_applies_another_stride(superdiag: Path, root: Path, ptbxl_cache: Path, tmp_path: Path, capsys):
+    """`mrm retune` rewrites the card for a new stride: thresholds re-tuned on fold 9 under it, the fold-9 file
+    and the fold-10 report redone (so `mrm evaluate` reproduces the new card), the old policy kept."""
+    for path in superdiag.parent.glob(f"{superdiag.stem}.*"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    weights = tmp_path / superdiag.name
+    before = _card(weights)
+    with np.load(weights.with_suffix(".fold9.npz"), allow_pickle=False) as npz:
+        old_fold9 = dict(npz)
+    assert main(["retune", "--weights", str(weights), "--stride", "125", "--data-dir", str(root),
+                 "--cache", str(ptbxl_cache)]) == 0
+    assert "stride 250 -> 125" in capsys.readouterr().out
+    card = _card(weights)
+    assert card["input_policy"]["stride"] == 125 and card["format"] == 1
+    history = card["input_policy_history"][-1]
+    assert history["input_policy"] == before["input_policy"]
+    assert history["val_macro_auc"] == pytest.approx(macro_auc(old_fold9["y"], old_fold9["p"]).macro, abs=1e-5)
+
+    model, _ = load_weights(weights)
+    val = load_task_data("ptbxl", "superdiagnostic", root, cache_dir=ptbxl_cache, classes=card["classes"],
+                         folds=(9,))
+    p_val = predict_records(model, [card_standardizer(card).transform(s) for s in val.signals],
+                            card_policy(card)).fused
+    fold9 = np.load(weights.with_suffix(".fold9.npz"), allow_pickle=False)
+    np.testing.assert_allclose(fold9["p"], p_val, atol=1e-6)
+    np.testing.assert_array_equal(fold9["ids"], old_fold9["ids"])
+    assert history["replaced_by"]["val_macro_auc"] == pytest.approx(macro_auc(val.y, p_val).macro, abs=1e-5)
+    expected = [None if not np.isfinite(t) else round(float(t), 6) for t in tune_thresholds(val.y, p_val)]
+    assert card["thresholds"] == pytest.approx(expected, abs=1e-6)
+    report = evaluate_weights(weights, root, cache_dir=ptbxl_cache)
+    assert {k: v for k, v in report.items() if k not in ("fold", "weights", "dataset", "cross_dataset")} == card["test"]
+    assert card["test"] != before["test"]  # the windows changed, so did the fold-10 probabilities
+
+    with pytest.raises(ECGInputError, match="skip signal"):
+        from mrm.train.run import set_stride
+
+        set_stride(weights, 300, root, cache_dir=ptbxl_cache, log=lambda _: None)
 
 
 # (e) eval mode is deterministic ----------------------------------------------------------------------------------
@@ -373,7 +412,7 @@ def test_compare_weights_of_different_tasks_is_refused(superdiag: Path, rhythm: 
 # (g) command line --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "prepare", "info"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "retune", "prepare", "info"])
 def test_cli_help(command: str, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])

@@ -14,7 +14,7 @@ from mrm.errors import ECGInputError
 from mrm.shipped import VersionAction
 
 # Imported lazily so that `python -m mrm info` does not pay for importing torch.
-COMMANDS = ("info", "download", "prepare", "train", "evaluate", "predict", "samples")
+COMMANDS = ("info", "download", "prepare", "train", "evaluate", "retune", "predict", "samples")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -43,6 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--crop", type=int, default=defaults.crop, choices=[250, 1000],
                    help="250: random 2.5-s crops, max over 2.5-s windows at test time; 1000: whole 10-s records")
     p.add_argument("--aggregation", default=defaults.aggregation, choices=["max", "mean"])
+    p.add_argument("--stride", type=int, default=None,
+                   help="test-time step between windows, samples at 100 Hz (default: the window, no overlap)")
     p.add_argument("--kl", dest="kl_kind", default=defaults.kl_kind, choices=["softmax", "bernoulli"])
     p.add_argument("--w-logit", type=float, default=defaults.w_logit, help="weight of the KL between the heads")
     p.add_argument("--w-feat", type=float, default=defaults.w_feat, help="weight of the KL between the features")
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         dataset=args.dataset, task=args.task, model=args.config, model_overrides=dict(args.overrides),
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-        crop=args.crop, aggregation=args.aggregation, kl_kind=args.kl_kind, w_logit=args.w_logit,
+        crop=args.crop, aggregation=args.aggregation, stride=args.stride, kl_kind=args.kl_kind, w_logit=args.w_logit,
         w_feat=args.w_feat, temperature=args.temperature, train_fraction=args.train_fraction, seed=args.seed,
     )
     path = train_task(config, args.data_dir, args.out, cache_dir=args.cache, name=args.name, resume=args.resume,

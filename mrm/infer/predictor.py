@@ -26,7 +26,7 @@ from torch import nn
 from mrm.data.preprocess import Standardizer, resample, window_starts
 from mrm.data.recording import Recording
 from mrm.errors import ECGInputError
-from mrm.evaluate.predict import InputPolicy, RecordProbabilities, predict_records
+from mrm.evaluate.predict import FORWARD_BATCH, InputPolicy, RecordProbabilities, predict_records
 from mrm.shipped import default_weights_dir
 from mrm.train.card import card_policy, card_standardizer, card_thresholds, load_weights
 
@@ -289,7 +289,7 @@ class Predictor:
             )
         return ModelInput(recording, signal, starts, padded, warnings)
 
-    def probabilities(self, inputs: Sequence[ModelInput], batch_size: int = 256) -> RecordProbabilities:
+    def probabilities(self, inputs: Sequence[ModelInput], batch_size: int = FORWARD_BATCH) -> RecordProbabilities:
         """Record probabilities (fused and per head) of prepared records, through the evaluation path."""
         return predict_records(self.model, [x.signal for x in inputs], self.policy, batch_size=batch_size)
 
@@ -297,11 +297,11 @@ class Predictor:
         """Predict one record of any length and sampling rate."""
         return self.predict_many([recording])[0]
 
-    def predict_many(self, recordings: Sequence[Recording], batch_size: int = 256) -> list[Prediction]:
+    def predict_many(self, recordings: Sequence[Recording], batch_size: int = FORWARD_BATCH) -> list[Prediction]:
         """Predict several records at once (their windows share forward passes of up to ``batch_size``)."""
         return self.predict_prepared([self.prepare(r) for r in recordings], batch_size)
 
-    def predict_prepared(self, inputs: Sequence[ModelInput], batch_size: int = 256) -> list[Prediction]:
+    def predict_prepared(self, inputs: Sequence[ModelInput], batch_size: int = FORWARD_BATCH) -> list[Prediction]:
         """Predict records already made ready by :meth:`prepare`."""
         if not inputs:
             return []

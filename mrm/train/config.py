@@ -14,14 +14,18 @@ class TrainConfig:
 
     ``crop`` is the training input length in samples at 100 Hz: 250 (random 2.5-s crops, tested with 2.5-s
     windows every 1.25 s and the maximum over windows, as the PTB-XL benchmark does) or 1000 (whole 10-s
-    records, as the authors did; tested on 10-s windows). ``train_fraction`` < 1 keeps a seeded share of the
-    training records (learning curves). ``model_overrides`` are fields of the model's configuration
-    (ablations: ``exchange=False``, ``attention=False``, ``single_branch="hr"``).
+    records, as the authors did; tested on 10-s windows). ``stride`` is the test-time step between windows
+    (samples at 100 Hz); ``None`` means windows without overlap (``stride = crop``), which scored the same as half
+    overlap on fold 9 at 1.75 times fewer forward passes (docs/benchmarks.md 2.5). ``train_fraction`` < 1
+    keeps a seeded share of the training records (learning curves). ``model_overrides`` are fields of the model's
+    configuration (ablations: ``exchange=False``, ``attention=False``, ``single_branch="hr"``).
 
     Examples
     --------
     >>> TrainConfig(task="rhythm").policy().to_dict()
-    {'fs': 100.0, 'window': 250, 'stride': 125, 'aggregation': 'max'}
+    {'fs': 100.0, 'window': 250, 'stride': 250, 'aggregation': 'max'}
+    >>> TrainConfig(task="rhythm", stride=125).policy().stride
+    125
     >>> TrainConfig.from_dict(TrainConfig(epochs=3).to_dict()).epochs
     3
     """
@@ -36,6 +40,7 @@ class TrainConfig:
     weight_decay: float = 1e-2
     crop: int = 250
     aggregation: str = "max"
+    stride: int | None = None
     kl_kind: str = "softmax"
     w_logit: float = 0.1
     w_feat: float = 0.01
@@ -50,6 +55,8 @@ class TrainConfig:
             raise ValueError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
         if self.crop not in (250, 1000):
             raise ValueError("crop must be 250 (2.5-s crops) or 1000 (whole 10-s records)")
+        if self.stride is not None and not 0 < self.stride <= self.crop:
+            raise ValueError(f"stride must be 1 to {self.crop} (the window), not {self.stride}")
         if not 0 < self.train_fraction <= 1:
             raise ValueError("train_fraction must be in (0, 1]")
 
@@ -57,7 +64,7 @@ class TrainConfig:
         """The input policy at test time that matches the training crops."""
         from mrm.evaluate.predict import InputPolicy
 
-        return InputPolicy(window=self.crop, stride=self.crop // 2, aggregation=self.aggregation)
+        return InputPolicy(window=self.crop, stride=self.stride or self.crop, aggregation=self.aggregation)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -149,7 +149,8 @@ def fit(
     ckpt_path = out / CHECKPOINT
     if resume and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location=dev, weights_only=True)
-        if ckpt["config"] != config.to_dict():
+        # (through from_dict: a checkpoint from before a field existed holds that field's default)
+        if TrainConfig.from_dict(ckpt["config"]) != config:
             raise ValueError(f"{ckpt_path}: the checkpoint was made with other settings; use another --out.")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])

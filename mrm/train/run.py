@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -72,14 +72,9 @@ def train_task(
 
     val = data.subset(data.folds == config.val_fold)
     test = data.subset(data.folds == config.test_fold)
-    p_val = _probabilities(model, val, standardizer, policy)
-    # Rounded as the card stores them, so that `mrm evaluate` recomputes the card's report from the card exactly.
-    thresholds = np.round(tune_thresholds(val.y, p_val.fused), 6)
-    p_test = _probabilities(model, test, standardizer, policy)
-    heads = {"hr": p_test.hr, "lr": p_test.lr} if p_test.hr is not None else None
-    report = evaluation_report(test.y, p_test.fused, data.classes, thresholds, heads=heads)
+    tuned = _tune_and_test(model, standardizer, policy, val, test, data.classes)
+    thresholds, report, p_test = tuned.thresholds, tuned.report, tuned.p_test
 
-    no_threshold = [c for c, t in zip(data.classes, thresholds, strict=True) if not np.isfinite(t)]
     train_counts = data.y[~np.isin(data.folds, (config.val_fold, config.test_fold))].sum(axis=0)
     card = {
         "name": name or f"mrm_{config.model}_{config.task}",
@@ -88,9 +83,7 @@ def train_task(
                   "n_parameters": count_parameters(model)},
         "classes": data.classes,
         "class_names": data.class_names,
-        "thresholds": [None if not np.isfinite(t) else round(float(t), 6) for t in thresholds],
-        "threshold_rule": "maximises F1 on fold 9 (the validation fold)",
-        "classes_without_threshold": {c: "no positive record in fold 9" for c in no_threshold},
+        **_threshold_fields(data.classes, thresholds),
         "classes_excluded": data.excluded,
         "fusion": "mean of the two heads' probabilities" if p_test.hr is not None else "single head",
         "standardizer": standardizer.to_dict(),
@@ -113,9 +106,92 @@ def train_task(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     # PTB-XL ids are integers, CPSC2018's strings ("A0001"): both store without pickling.
-    ids = val.ids.astype(np.int64) if config.dataset == "ptbxl" else val.ids.astype(str)
-    fold9 = {"y": val.y.astype(np.uint8), "p": p_val.fused.astype(np.float32), "ids": ids}
-    return save_weights(out / card["name"], model, card, fold9)
+    return save_weights(out / card["name"], model, card, _fold9_arrays(config.dataset, val, tuned.p_val))
+
+
+@dataclass
+class _Tuned:
+    thresholds: np.ndarray
+    report: dict
+    p_val: RecordProbabilities
+    p_test: RecordProbabilities
+
+
+def _tune_and_test(model, standardizer, policy, val: TaskData, test: TaskData, classes: list[str]) -> _Tuned:
+    """Thresholds tuned on the validation fold, then the report on the test fold, both under ``policy``."""
+    p_val = _probabilities(model, val, standardizer, policy)
+    # Rounded as the card stores them, so that `mrm evaluate` recomputes the card's report from the card exactly.
+    thresholds = np.round(tune_thresholds(val.y, p_val.fused), 6)
+    p_test = _probabilities(model, test, standardizer, policy)
+    heads = {"hr": p_test.hr, "lr": p_test.lr} if p_test.hr is not None else None
+    report = evaluation_report(test.y, p_test.fused, classes, thresholds, heads=heads)
+    return _Tuned(thresholds, report, p_val, p_test)
+
+
+def _threshold_fields(classes: list[str], thresholds: np.ndarray) -> dict:
+    no_threshold = [c for c, t in zip(classes, thresholds, strict=True) if not np.isfinite(t)]
+    return {
+        "thresholds": [None if not np.isfinite(t) else round(float(t), 6) for t in thresholds],
+        "threshold_rule": "maximises F1 on fold 9 (the validation fold)",
+        "classes_without_threshold": {c: "no positive record in fold 9" for c in no_threshold},
+    }
+
+
+def _fold9_arrays(dataset: str, val: TaskData, p_val: RecordProbabilities) -> dict[str, np.ndarray]:
+    # PTB-XL ids are integers, CPSC2018's strings ("A0001"): both store without pickling.
+    ids = val.ids.astype(np.int64) if dataset == "ptbxl" else val.ids.astype(str)
+    return {"y": val.y.astype(np.uint8), "p": p_val.fused.astype(np.float32), "ids": ids}
+
+
+def set_stride(
+    weights: str | Path,
+    stride: int,
+    data_dir: str | Path,
+    *,
+    cache_dir: str | Path | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Give trained weights another serving stride: thresholds re-tuned on fold 9, fold 10 re-reported, card rewritten.
+
+    The network is untouched; what changes is how a record is cut into windows (``stride`` samples at the model's
+    rate, e.g. 250 for 2.5-s windows without overlap) and everything that depends on it: the card's input policy,
+    its fold-9 thresholds, its fold-9 probabilities and its fold-10 report. The card keeps the previous policy and
+    fold-9 AUC under ``"input_policy_history"``, so the choice stays visible. Choose a stride on fold 9 first
+    (``mrm evaluate --fold 9 --stride N``); this is the step that applies it.
+
+    Examples
+    --------
+    >>> set_stride("weights/mrm_superdiagnostic.pt", 250, "data")["input_policy"]  # doctest: +SKIP
+    {'fs': 100.0, 'window': 250, 'stride': 250, 'aggregation': 'max'}
+    """
+    from mrm.evaluate.auc import macro_auc
+
+    model, card = load_weights(weights)
+    if not 0 < stride <= card["input_policy"]["window"]:
+        raise ECGInputError(f"{weights}: a stride of {stride} samples would skip signal between windows of "
+                            f"{card['input_policy']['window']}; choose 1 to {card['input_policy']['window']}.")
+    dataset = card["training_data"]["dataset"]
+    val_fold, test_fold = card["training_data"]["val_fold"], card["training_data"]["test_fold"]
+    data = load_task_data(dataset, card["task"], data_dir, cache_dir=cache_dir, classes=card["classes"],
+                          folds=(val_fold, test_fold))
+    val, test = data.subset(data.folds == val_fold), data.subset(data.folds == test_fold)
+    old, standardizer = card_policy(card), card_standardizer(card)
+    new = replace(old, stride=stride)
+    tuned = _tune_and_test(model, standardizer, new, val, test, card["classes"])
+    p_old = _probabilities(model, val, standardizer, old).fused
+    history = [*card.get("input_policy_history", []), {
+        "input_policy": old.to_dict(),
+        "val_macro_auc": round(macro_auc(val.y, p_old).macro, 5),
+        "replaced": time.strftime("%Y-%m-%d"),
+        "replaced_by": {**new.to_dict(), "val_macro_auc": round(macro_auc(val.y, tuned.p_val.fused).macro, 5)},
+    }]
+    card.update(_threshold_fields(card["classes"], tuned.thresholds))
+    card.update({"input_policy": new.to_dict(), "input_policy_history": history, "test": tuned.report})
+    card.pop("format", None)
+    save_weights(Path(weights).with_suffix(""), model, card, _fold9_arrays(dataset, val, tuned.p_val))
+    log(f"{weights}: stride {old.stride} -> {stride}; fold {val_fold} macro AUC {history[-1]['val_macro_auc']:.4f} "
+        f"-> {history[-1]['replaced_by']['val_macro_auc']:.4f}; fold {test_fold} {tuned.report['macro_auc']:.4f}")
+    return card
 
 
 def _model_config(model) -> dict:
