@@ -3,43 +3,60 @@
 Every run is ``python -m mrm train ...`` with ``--resume`` into ``RUNS/<run name>``; a run whose weights file
 exists is skipped, so the script can be stopped and started again at any time (e.g. across sessions)::
 
-    python benchmarks/model_suite.py train --suite shipped --data-dir data --runs runs
-    python benchmarks/model_suite.py train --suite baselines ablations curve kl crop --data-dir data --runs runs
-    python benchmarks/model_suite.py table --runs runs          # markdown tables from the cards
+    python benchmarks/model_suite.py train --suite candidates baselines --data-dir data --runs runs
+    python benchmarks/model_suite.py train --suite ablations curve crop size wang --data-dir data --runs runs
 
 Suites
 ------
-shipped    MRM-Net ``cpu`` on the six PTB-XL tasks and the CPSC2018 label set (the weights in weights/), each with
-           the KL kind that won on fold 9 (SHIPPED_KL)
-softmax    the same with the authors' softmax KL on every task (the recipe of the ablations, curve and size runs)
+candidates the three recipes of MRM-Net ``cpu`` on the six PTB-XL tasks and the CPSC2018 label set that the shipped
+           weights are chosen from on fold 9 (``choose``): the authors' softmax KL (``softmax``), the per-label
+           Bernoulli KL (``bernoulli``) and no mutual loss (``nomutual``)
+softmax    the candidates with the authors' softmax KL (also the recipe of the ablations, curve and size runs)
+bernoulli  the candidates with the per-label Bernoulli KL
+nomutual   the candidates without the mutual loss (BCE on each head only)
 baselines  the baseline network on the same seven tasks, same harness, folds, crops and metrics
 ablations  on superdiagnostic and all: no exchange, no mutual loss, no attention, single branch (hr and lr)
-kl         superdiagnostic and all with the per-label Bernoulli KL instead of the authors' softmax KL
 crop       superdiagnostic on whole 10-s records (the authors' input) instead of 2.5-s crops
 curve      superdiagnostic with 25% and 50% of the training records, MRM-Net and the baseline
 size       a smaller MRM-Net (stem 16-32, HR 32 / LR 64 channels, 0.39 M parameters) on superdiagnostic and all,
            to choose the shipped size on fold 9
 wang       resnet1d_wang on superdiagnostic and all, to choose the baseline on fold 9
-nomutual   MRM-Net without the mutual loss on the five other tasks (superdiagnostic and all: the ablations), to
-           choose the mutual-loss weight per task on fold 9
-bernoulli  the shipped recipe with the per-label Bernoulli KL on all seven tasks (candidates to replace the shipped
-           weights: on fold 9 it tied on superdiagnostic and beat the softmax KL on all)
+
+After training, the shipped weights are chosen and compared::
+
+    python benchmarks/model_suite.py choose --stride 250 --data-dir data --runs runs --ship weights
+    python benchmarks/model_suite.py paired --data-dir data --runs runs --weights weights
+    python benchmarks/model_suite.py table --runs runs --weights weights
+
+``choose`` gives every candidate and baseline run the serving stride (``mrm retune``: thresholds and fold-10
+report redone under it), picks per task the candidate with the best fold-9 macro AUC (fold 10 is never looked at)
+and copies it into ``--ship`` as ``mrm_TASK``; ``paired`` runs the paired bootstrap of each shipped file against
+the baseline on fold 10.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # `mrm` from this checkout, for choose/table
+
 TASKS = ("superdiagnostic", "all", "rhythm", "form", "subdiagnostic", "diagnostic", "cpsc2018")
 BASELINE = "xresnet1d50"
-#: The KL of each shipped run: the per-label Bernoulli KL where it beat the authors' softmax KL on fold 9 (the
-#: softmax runs are the `softmax` suite, the recipe of the ablations).
-SHIPPED_KL = {**dict.fromkeys(TASKS, "bernoulli"), "cpsc2018": "softmax"}
+#: The recipes the shipped weights are chosen from on fold 9: run-name prefix -> extra `mrm train` arguments.
+RECIPES = {
+    "softmax": ("--kl", "softmax"),
+    "bern": ("--kl", "bernoulli"),
+    "nomutual": ("--w-logit", "0", "--w-feat", "0"),
+}
 EPOCHS = 30
 
 
@@ -48,10 +65,11 @@ def _run(name: str, task: str, config: str = "cpu", *extra: str) -> dict:
 
 
 def suite(name: str) -> list[dict]:
-    if name == "shipped":
-        return [_run(f"mrm_{t}", t, "cpu", "--kl", SHIPPED_KL[t]) for t in TASKS]
-    if name == "softmax":
-        return [_run(f"softmax_{t}", t, "cpu", "--kl", "softmax") for t in TASKS]
+    if name == "candidates":
+        return [run for recipe in ("softmax", "bernoulli", "nomutual") for run in suite(recipe)]
+    if name in ("softmax", "bernoulli", "nomutual"):
+        prefix = {"softmax": "softmax", "bernoulli": "bern", "nomutual": "nomutual"}[name]
+        return [_run(f"{prefix}_{t}", t, "cpu", *RECIPES[prefix]) for t in TASKS]
     if name == "baselines":
         return [_run(f"{BASELINE}_{t}", t, BASELINE) for t in TASKS]
     if name == "ablations":
@@ -65,8 +83,6 @@ def suite(name: str) -> list[dict]:
                 _run(f"ablation_lr_only_{t}", t, "cpu", "--set", "single_branch=lr"),
             ]
         return runs
-    if name == "kl":
-        return [_run(f"kl_bernoulli_{t}", t, "cpu", "--kl", "bernoulli") for t in ("superdiagnostic", "all")]
     if name == "crop":
         return [_run("whole10s_superdiagnostic", "superdiagnostic", "cpu", "--crop", "1000")]
     if name == "curve":
@@ -81,11 +97,6 @@ def suite(name: str) -> list[dict]:
         small = ["--set", "stem_channels=[16,32]", "--set", "stem_kernels=[11,7]", "--set", "hr_channels=32",
                  "--set", "lr_channels=64"]
         return [_run(f"small_{t}", t, "cpu", *small) for t in ("superdiagnostic", "all")]
-    if name == "bernoulli":
-        return [_run(f"bern_{t}", t, "cpu", "--kl", "bernoulli") for t in TASKS]
-    if name == "nomutual":
-        return [_run(f"nomutual_{t}", t, "cpu", "--w-logit", "0", "--w-feat", "0")
-                for t in TASKS if t not in ("superdiagnostic", "all")]
     if name == "wang":
         return [_run(f"resnet1d_wang_{t}", t, "resnet1d_wang") for t in ("superdiagnostic", "all")]
     raise SystemExit(f"unknown suite {name!r}")
@@ -127,33 +138,107 @@ def _minutes(card: dict | None) -> str:
     return f"{card['training']['seconds'] / 60:.1f} min" if card else "n/a"
 
 
-def _val(card: dict | None) -> str:
-    return f"{card['training']['val_macro_auc']:.3f}" if card else "n/a"
+def _fold9(card_path: Path) -> float:
+    """Fold-9 macro AUC under the card's own input policy, from the fold-9 file beside the card."""
+    from mrm.evaluate.auc import macro_auc
+
+    with np.load(card_path.with_suffix(".fold9.npz"), allow_pickle=False) as fold9:
+        return macro_auc(fold9["y"], fold9["p"]).macro
+
+
+def _recipe(card: dict) -> str:
+    config = card["training"]["config"]
+    return "no mutual loss" if config["w_logit"] == 0 and config["w_feat"] == 0 else f"{config['kl_kind']} KL"
+
+
+def choose(args: argparse.Namespace) -> None:
+    from mrm.train.run import set_stride
+
+    runs = Path(args.runs)
+    names = {"softmax": "softmax", "bernoulli": "bern", "nomutual": "nomutual"}
+    print(f"fold-9 macro AUC at stride {args.stride} (the chosen one in bold; fold 10 is not looked at)\n")
+    print(f"| task | {' | '.join(names)} | shipped |")
+    print("|---|" + "---|" * (len(names) + 1))
+    for t in TASKS:
+        scores = {}
+        for run in [f"{prefix}_{t}" for prefix in names.values()] + [f"{BASELINE}_{t}"]:
+            weights = runs / run / f"{run}.pt"
+            if not weights.exists():
+                continue
+            if json.loads(weights.with_suffix(".json").read_text())["input_policy"]["stride"] != args.stride:
+                set_stride(weights, args.stride, args.data_dir, cache_dir=args.cache)
+            if not run.startswith(BASELINE):
+                scores[run] = _fold9(weights.with_suffix(".json"))
+        if not scores:
+            print(f"| {t} |" + " not run |" * (len(names) + 1))
+            continue
+        best = max(scores, key=scores.get)
+        cells = []
+        for prefix in names.values():
+            run = f"{prefix}_{t}"
+            cells.append("not run" if run not in scores else
+                         f"**{scores[run]:.4f}**" if run == best else f"{scores[run]:.4f}")
+        print(f"| {t} | {' | '.join(cells)} | {best} |", flush=True)
+        if args.ship:
+            _ship(runs / best / f"{best}.pt", Path(args.ship) / f"mrm_{t}", scores)
+
+
+def _ship(weights: Path, stem: Path, scores: dict[str, float]) -> None:
+    """Copy a chosen run into the weights folder under the shipped name, with the fold-9 choice in its card."""
+    card = json.loads(weights.with_suffix(".json").read_text())
+    card.pop("copied_from", None)
+    card["name"] = stem.name
+    card["chosen_on_fold9"] = {"rule": "best fold-9 macro AUC among the candidate recipes, at the card's stride",
+                               "fold9_macro_auc": {k: round(v, 5) for k, v in scores.items()},
+                               "chosen": weights.stem}
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(weights, stem.with_suffix(".pt"))
+    shutil.copyfile(weights.with_suffix(".fold9.npz"), stem.with_suffix(".fold9.npz"))
+    stem.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+
+
+def paired(args: argparse.Namespace) -> None:
+    """Paired bootstrap of each shipped weights file against the baseline on fold 10 (RUNS/paired_TASK.json)."""
+    for t in TASKS:
+        shipped, base = Path(args.weights) / f"mrm_{t}.pt", Path(args.runs) / f"{BASELINE}_{t}" / f"{BASELINE}_{t}.pt"
+        if not (shipped.exists() and base.exists()):
+            print(f"{t}: {shipped if not shipped.exists() else base} missing, skipped")
+            continue
+        cmd = [sys.executable, "-m", "mrm", "evaluate", "--weights", str(shipped), "--compare", str(base),
+               "--data-dir", args.data_dir, "--json", str(Path(args.runs) / f"paired_{t}.json")]
+        if args.cache:
+            cmd += ["--cache", args.cache]
+        print(" ".join(cmd[1:]), flush=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
 def table(args: argparse.Namespace) -> None:
-    runs = Path(args.runs)
-    print(f"| task | MRM-Net cpu (KL), fold 10 (95% CI) | fold 9 | {BASELINE}, fold 10 (95% CI) | fold 9 "
+    runs, shipped = Path(args.runs), Path(args.weights)
+    print(f"| task | MRM-Net cpu (recipe), fold 10 (95% CI) | fold 9 | {BASELINE}, fold 10 (95% CI) | fold 9 "
           "| MRM minus baseline (95% CI) | P(MRM beats baseline) | training time MRM / baseline |")
     print("|---|---|---|---|---|---|---|---|")
     for t in TASKS:
-        mrm, base = _card(runs, f"mrm_{t}"), _card(runs, f"{BASELINE}_{t}")
-        diff = paired = "n/a"
+        path = shipped / f"mrm_{t}.json"
+        mrm = json.loads(path.read_text()) if path.exists() else None
+        base = _card(runs, f"{BASELINE}_{t}")
+        diff = p_beats = "n/a"
         paired_file = runs / f"paired_{t}.json"
         if paired_file.exists():
             pr = json.loads(paired_file.read_text())["paired"]
-            diff, paired = f"{pr['diff']:+.3f} ({pr['low']:+.3f} to {pr['high']:+.3f})", f"{pr['p_a_beats_b']:.2f}"
-        kl = mrm["training"]["config"]["kl_kind"] if mrm else "-"
-        print(f"| {t} | ({kl}) {_auc(mrm)} | {_val(mrm)} | {_auc(base)} | {_val(base)} | {diff} | {paired} "
+            diff, p_beats = f"{pr['diff']:+.3f} ({pr['low']:+.3f} to {pr['high']:+.3f})", f"{pr['p_a_beats_b']:.2f}"
+        base_path = runs / f"{BASELINE}_{t}" / f"{BASELINE}_{t}.json"
+        print(f"| {t} | ({_recipe(mrm) if mrm else '-'}) {_auc(mrm)} | {_fold9(path) if mrm else float('nan'):.3f} "
+              f"| {_auc(base)} | {_fold9(base_path) if base else float('nan'):.3f} | {diff} | {p_beats} "
               f"| {_minutes(mrm)} / {_minutes(base)} |")
     print()
-    print("| run | fold-10 macro AUC (95% CI) | fold-9 AUC | best epoch | training time |")
-    print("|---|---|---|---|---|")
-    for name in [r["name"] for s in ("softmax", "ablations", "kl", "crop", "curve", "size", "wang", "bernoulli",
-                                     "nomutual") for r in suite(s)]:
+    print("| run | stride | fold-10 macro AUC (95% CI) | fold-9 AUC | best epoch | training time |")
+    print("|---|---|---|---|---|---|")
+    for name in [r["name"] for s in ("candidates", "ablations", "crop", "curve", "size", "wang") for r in suite(s)]:
         card = _card(runs, name)
         if card is not None:
-            print(f"| {name} | {_auc(card)} | {_val(card)} | {card['training']['best_epoch']} | {_minutes(card)} |")
+            print(f"| {name} | {card['input_policy']['stride']} | {_auc(card)} "
+                  f"| {_fold9(runs / name / f'{name}.json'):.3f} | {card['training']['best_epoch']} "
+                  f"| {_minutes(card)} |")
 
 
 def main() -> None:
@@ -161,16 +246,30 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train the runs of one or more suites (resumable)")
     p.add_argument("--suite", nargs="+", required=True,
-                   choices=["shipped", "softmax", "baselines", "ablations", "kl", "crop", "curve", "size", "wang",
-                            "bernoulli", "nomutual"])
+                   choices=["candidates", "softmax", "bernoulli", "nomutual", "baselines", "ablations", "crop",
+                            "curve", "size", "wang"])
     p.add_argument("--data-dir", default="data")
     p.add_argument("--cache", default=None)
     p.add_argument("--runs", default="runs")
     p.add_argument("--epochs", type=int, default=EPOCHS)
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=train)
+    p = sub.add_parser("choose", help="give the runs the serving stride and choose each task's recipe on fold 9")
+    p.add_argument("--stride", type=int, default=250, help="serving stride, samples at 100 Hz (default: 250)")
+    p.add_argument("--data-dir", default="data")
+    p.add_argument("--cache", default=None)
+    p.add_argument("--runs", default="runs")
+    p.add_argument("--ship", default=None, help="copy each task's chosen run here as mrm_TASK (e.g. weights)")
+    p.set_defaults(func=choose)
+    p = sub.add_parser("paired", help="paired bootstrap of the shipped weights against the baseline on fold 10")
+    p.add_argument("--data-dir", default="data")
+    p.add_argument("--cache", default=None)
+    p.add_argument("--runs", default="runs")
+    p.add_argument("--weights", default="weights")
+    p.set_defaults(func=paired)
     p = sub.add_parser("table", help="print the markdown tables from the cards of finished runs")
     p.add_argument("--runs", default="runs")
+    p.add_argument("--weights", default="weights", help="the shipped weights (the main table's MRM-Net column)")
     p.set_defaults(func=table)
     args = parser.parse_args()
     args.func(args)
