@@ -26,7 +26,7 @@ from mrm.measure import (
     measure_ecg,
 )
 from mrm.measure.beats import MedianBeat, clean_signal, find_rpeaks
-from mrm.measure.delineate import DEFAULT, delineate_beat
+from mrm.measure.delineate import DEFAULT, LeadDelineation, _global_qrs, delineate_beat
 from mrm.measure.intervals import PLAUSIBLE
 
 STATUSES = {MEASURED, NOT_MEASURABLE, NOT_APPLICABLE}
@@ -376,3 +376,30 @@ def test_a_small_t_wave_is_sought_near_the_multi_lead_t_peak():
     others = anchored.leads[1].t_offset
     assert abs(anchored.leads[0].t_offset - others) <= 0.02
     assert anywhere.leads[0].t_offset > 0.42
+
+
+def test_a_lone_early_onset_is_dropped_when_the_onset_needs_two_leads():
+    # One lead's onset 30 ms ahead of the others (a noisy baseline), the rest within 6 ms of each other.
+    onsets = [-0.084, -0.052, -0.050, -0.046, -0.040]
+    offsets = [0.050, 0.052, 0.054, 0.056, 0.080]
+    leads = [
+        LeadDelineation(lead=name, status=MEASURED, qrs_onset=on, qrs_offset=off)
+        for name, on, off in zip(LEADS, onsets, offsets, strict=False)
+    ]
+    plain = replace(DEFAULT, qrs_onset_margin=0.0, qrs_offset_margin=0.0)
+    assert _global_qrs(leads, plain) == pytest.approx((-0.084, 0.080))  # the extreme leads, as before
+    confirmed = replace(plain, qrs_onset_leads=2, qrs_agreement=0.008)
+    assert _global_qrs(leads, confirmed) == pytest.approx((-0.052, 0.080))
+    # Confirmation also works for the offset, and with fewer leads than asked the best-confirmed edge wins.
+    assert _global_qrs(leads, replace(plain, qrs_offset_leads=3, qrs_agreement=0.005))[1] == pytest.approx(0.056)
+    assert _global_qrs(leads[:1], confirmed) == pytest.approx((-0.084, 0.050))
+
+
+def test_t_end_settings_do_not_move_the_p_window(ludb):
+    # The P onset and the P-presence test start from the T end of the second round's rule, whatever the T-end
+    # settings, so tuning the QT leaves PR and the "not applicable" calls alone (LUDB 1, records 1-50).
+    rec, _ = ludb(1)
+    m = measure_ecg(rec)
+    other = measure_ecg(rec, settings=replace(DEFAULT, t_reference=0.06, t_percentile=100.0, t_min_amplitude=0.1))
+    assert other.fiducials.t_offset != m.fiducials.t_offset
+    assert other.pr.value == m.pr.value and other.fiducials.p_onset == m.fiducials.p_onset

@@ -5,8 +5,9 @@ the slope meets the lead's noise floor), T-wave end and P-wave onset (the trapez
 Vázquez-Seisdedos et al., 2011). A lead's T peak is sought near the multi-lead T peak, and when an opposite phase
 follows it (biphasic T, ST depression then T) the T end is that phase's end. The global fiducials follow analysing
 electrocardiographs: the earliest QRS onset and the latest QRS offset over the leads (pacemaker spikes removed
-first); the P onset and the T end, whose per-lead edges are less certain, at a percentile of the leads that show
-the wave (the median lead for the P onset, the 90th percentile for the T end). Fixed margins then bring the edges
+first; optionally the earliest / latest that a second lead confirms); the P onset and the T end, whose per-lead
+edges are less certain, at a percentile of the leads that show the wave (the median lead for the P onset, the
+85th percentile for the T end). Fixed margins then bring the edges
 to where LUDB's cardiologists place them on average; every parameter is in :class:`Settings`, fitted on LUDB
 records 1-50.
 
@@ -24,7 +25,6 @@ from scipy.ndimage import uniform_filter1d
 from mrm.data.recording import LEADS
 from mrm.measure.beats import FLAT_MV, MedianBeat, remove_spikes
 
-VALLEY = 0.1
 # The T-P interval must be at least this long (s) to look for P waves in it.
 _MIN_P_WINDOW = 0.06
 
@@ -34,21 +34,34 @@ class Settings:
     """Delineation parameters; the defaults were fitted on LUDB records 1-50 (see docs/benchmarks.md, section 4).
 
     Times are in seconds, slopes in mV/s, amplitudes in mV.
+
+    Examples
+    --------
+    >>> strict = Settings(qrs_onset_leads=2)  # the earliest QRS onset must be confirmed by a second lead
+    >>> strict.qrs_onset_leads, strict.t_percentile
+    (2, 85.0)
     """
 
     #: Per-lead QRS edge: the slope falls below noise floor + ``qrs_slope`` + ``qrs_fraction`` x the lead's peak slope.
     qrs_slope: float = 2.0
     qrs_fraction: float = 0.0
-    #: Global QRS onset / offset: the k-th earliest onset / k-th latest offset over the leads (1 = the extreme).
-    qrs_rank: int = 1
+    #: Per-lead QRS edge: the walk also stops in a slope valley under this fraction of the lead's peak slope, where
+    #: a steep ST-T segment (bundle branch block) or a short PR follows without the slope reaching the noise floor.
+    qrs_valley: float = 0.1
+    #: Global QRS onset / offset: the earliest onset (latest offset) that at least this many leads, itself included,
+    #: confirm within ``qrs_agreement`` seconds (1 = the extreme lead), so one lead with a noisy baseline or a
+    #: stray deflection does not drag the edge out on its own.
+    qrs_onset_leads: int = 1
+    qrs_offset_leads: int = 1
+    qrs_agreement: float = 0.008
     #: Added outside the detected edges: the cardiologists' marks lie this much further out on average.
     qrs_onset_margin: float = 0.012
     qrs_offset_margin: float = 0.009
     #: T end: trapezium reference point this long after the steepest T-wave downslope.
-    t_reference: float = 0.06
+    t_reference: float = 0.1
     #: Global T end: this percentile of the leads' T ends (100 = the latest), over leads with a T wave.
-    t_percentile: float = 90.0
-    t_margin: float = 0.020
+    t_percentile: float = 85.0
+    t_margin: float = 0.011
     #: Each lead's T peak is sought within this distance (s) of the multi-lead T peak (0: anywhere after the QRS),
     #: so that a small T wave does not lose to the next P wave or a U wave.
     t_anchor: float = 0.1
@@ -60,7 +73,7 @@ class Settings:
     p_reference: float = 0.06
     #: Global P onset: this percentile of the leads' P onsets (0 = the earliest), over leads with a P wave.
     p_percentile: float = 50.0
-    p_margin: float = 0.012
+    p_margin: float = 0.011
     #: A lead has a T (P) wave when its amplitude over the PR-segment level exceeds this (mV).
     t_min_amplitude: float = 0.03
     p_min_amplitude: float = 0.02
@@ -71,8 +84,12 @@ class Settings:
 
 
 DEFAULT = Settings()
-# The T-end rule before the T-peak anchor and the second-phase rule; the P window still starts from its T end.
-_MAIN_PHASE = Settings(t_anchor=0.0, t_second=0.0, t_margin=0.021)
+# The T-end rule before the third round (no T-peak anchor, no second phase) and the fourth (60-ms window, 90th
+# percentile): the P window (P onset, P-presence test) was fitted on its T end and keeps it, whatever the
+# T-end settings, so that tuning the QT does not move PR or the "not applicable" calls.
+_MAIN_PHASE = Settings(
+    t_reference=0.06, t_percentile=90.0, t_min_amplitude=0.03, t_anchor=0.0, t_second=0.0, t_margin=0.021
+)
 
 
 @dataclass
@@ -188,7 +205,7 @@ def delineate_beat(
         main_phase.append(replace(lead, t_offset=None if main_end is None else (main_end - fid) / fs))
     qrs_on, qrs_off = _global_qrs(leads, settings)
     t_offset = _global_t(leads, settings)
-    t_main = _global_t(main_phase, replace(settings, t_margin=_MAIN_PHASE.t_margin))
+    t_main = _global_t(main_phase, _MAIN_PHASE)
     p_start = fid + int(round((t_main if t_main is not None else 0.45) * fs)) - int(round(rr * fs))
     if qrs_on is not None:
         qon = fid + int(round(qrs_on * fs))
@@ -282,7 +299,7 @@ def _qrs_edges(x: np.ndarray, on0: int, off0: int, fs: float, settings: Settings
     strong = a + np.flatnonzero(d[a:b] > 0.3 * peak)
     i, j = int(strong[0]), int(strong[-1])
     limit_on, limit_off = max(on0 - s(0.10), 0), min(off0 + s(0.12), n - 1)
-    valley = VALLEY * peak
+    valley = settings.qrs_valley * peak
     i = _walk(d, i, -1, limit_on, noise_on + settings.qrs_slope + settings.qrs_fraction * (peak - noise_on), valley)
     j = _walk(d, j, 1, limit_off, noise_off + settings.qrs_slope + settings.qrs_fraction * (peak - noise_off), valley)
     return i, j, amplitude
@@ -382,17 +399,37 @@ def _p_onset(y: np.ndarray, qon: int, start: int, fs: float, reference: float) -
     return (None if edge == tr else edge), amplitude
 
 
-def _kth(values: list[float], k: int, latest: bool) -> float | None:
+def _confirmed_extreme(values: list[float], k: int, within: float, latest: bool = False) -> float | None:
+    """The earliest value (latest with ``latest``) that at least ``k`` values, itself included, confirm: lie no
+    more than ``within`` after it (before it). With fewer values than ``k``, the most confirmed one wins.
+
+    Analysing electrocardiographs take the earliest QRS onset over the leads, but a single lead's onset far ahead
+    of all others is more often baseline noise than an early depolarisation seen by that lead alone.
+
+    Examples
+    --------
+    >>> _confirmed_extreme([-0.084, -0.052, -0.050, -0.046], 2, 0.012)
+    -0.052
+    >>> _confirmed_extreme([0.05, 0.06, 0.10], 1, 0.012, latest=True)
+    0.1
+    """
     if not values:
         return None
-    ordered = sorted(values, reverse=latest)
-    return ordered[min(k, len(ordered)) - 1]
+    v = np.sort(np.asarray(values, dtype=float))
+    if latest:
+        v = -v[::-1]
+    # For each candidate (earliest first), how many values lie in [candidate, candidate + within].
+    support = np.searchsorted(v, v + within + 1e-9, side="right") - np.arange(len(v))
+    ok = np.flatnonzero(support >= min(k, len(v)))
+    i = int(ok[0]) if len(ok) else int(np.argmax(support))
+    return float(-v[i] if latest else v[i])
 
 
 def _global_qrs(leads: list[LeadDelineation], settings: Settings) -> tuple[float | None, float | None]:
     ons = [lead.qrs_onset for lead in leads if lead.qrs_onset is not None]
     offs = [lead.qrs_offset for lead in leads if lead.qrs_offset is not None]
-    on, off = _kth(ons, settings.qrs_rank, False), _kth(offs, settings.qrs_rank, True)
+    on = _confirmed_extreme(ons, settings.qrs_onset_leads, settings.qrs_agreement)
+    off = _confirmed_extreme(offs, settings.qrs_offset_leads, settings.qrs_agreement, latest=True)
     if on is None or off is None:
         return None, None
     return on - settings.qrs_onset_margin, off + settings.qrs_offset_margin
