@@ -22,8 +22,9 @@ size       a smaller MRM-Net (stem 16-32, HR 32 / LR 64 channels, 0.39 M paramet
            to choose the shipped size on fold 9
 wang       resnet1d_wang on superdiagnostic and all, to choose the baseline on fold 9
 
-After training, the shipped weights are chosen and compared::
+After training, every run gets the serving stride, the shipped weights are chosen and compared::
 
+    python benchmarks/model_suite.py retune --suite ablations crop curve size wang --data-dir data
     python benchmarks/model_suite.py choose --stride 250 --data-dir data --runs runs --ship weights
     python benchmarks/model_suite.py paired --data-dir data --runs runs --weights weights
     python benchmarks/model_suite.py table --runs runs --weights weights
@@ -58,6 +59,7 @@ RECIPES = {
     "nomutual": ("--w-logit", "0", "--w-feat", "0"),
 }
 EPOCHS = 30
+SUITES = ["candidates", "softmax", "bernoulli", "nomutual", "baselines", "ablations", "crop", "curve", "size", "wang"]
 
 
 def _run(name: str, task: str, config: str = "cpu", *extra: str) -> dict:
@@ -151,9 +153,24 @@ def _recipe(card: dict) -> str:
     return "no mutual loss" if config["w_logit"] == 0 and config["w_feat"] == 0 else f"{config['kl_kind']} KL"
 
 
-def choose(args: argparse.Namespace) -> None:
+def _restride(weights: Path, stride: int | None, args: argparse.Namespace) -> None:
+    """Apply ``stride`` (None: the run's own window, i.e. windows without overlap) unless the card has it."""
     from mrm.train.run import set_stride
 
+    policy = json.loads(weights.with_suffix(".json").read_text())["input_policy"]
+    if policy["stride"] != (stride or policy["window"]):
+        set_stride(weights, stride or policy["window"], args.data_dir, cache_dir=args.cache)
+
+
+def retune(args: argparse.Namespace) -> None:
+    """Give every finished run of the suites the serving stride (`mrm retune`), so all tables share one policy."""
+    for run in [r for name in args.suite for r in suite(name)]:
+        weights = Path(args.runs) / run["name"] / f"{run['name']}.pt"
+        if weights.exists():
+            _restride(weights, args.stride, args)
+
+
+def choose(args: argparse.Namespace) -> None:
     runs = Path(args.runs)
     names = {"softmax": "softmax", "bernoulli": "bern", "nomutual": "nomutual"}
     print(f"fold-9 macro AUC at stride {args.stride} (the chosen one in bold; fold 10 is not looked at)\n")
@@ -165,8 +182,7 @@ def choose(args: argparse.Namespace) -> None:
             weights = runs / run / f"{run}.pt"
             if not weights.exists():
                 continue
-            if json.loads(weights.with_suffix(".json").read_text())["input_policy"]["stride"] != args.stride:
-                set_stride(weights, args.stride, args.data_dir, cache_dir=args.cache)
+            _restride(weights, args.stride, args)
             if not run.startswith(BASELINE):
                 scores[run] = _fold9(weights.with_suffix(".json"))
         if not scores:
@@ -245,15 +261,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train the runs of one or more suites (resumable)")
-    p.add_argument("--suite", nargs="+", required=True,
-                   choices=["candidates", "softmax", "bernoulli", "nomutual", "baselines", "ablations", "crop",
-                            "curve", "size", "wang"])
+    p.add_argument("--suite", nargs="+", required=True, choices=SUITES)
     p.add_argument("--data-dir", default="data")
     p.add_argument("--cache", default=None)
     p.add_argument("--runs", default="runs")
     p.add_argument("--epochs", type=int, default=EPOCHS)
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=train)
+    p = sub.add_parser("retune", help="give the finished runs of suites the serving stride (mrm retune)")
+    p.add_argument("--suite", nargs="+", required=True, choices=SUITES)
+    p.add_argument("--stride", type=int, default=None,
+                   help="serving stride, samples at 100 Hz (default: each run's window, i.e. no overlap)")
+    p.add_argument("--data-dir", default="data")
+    p.add_argument("--cache", default=None)
+    p.add_argument("--runs", default="runs")
+    p.set_defaults(func=retune)
     p = sub.add_parser("choose", help="give the runs the serving stride and choose each task's recipe on fold 9")
     p.add_argument("--stride", type=int, default=250, help="serving stride, samples at 100 Hz (default: 250)")
     p.add_argument("--data-dir", default="data")

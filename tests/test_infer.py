@@ -49,8 +49,8 @@ def test_a_38_second_record_at_1000_hz_is_the_maximum_over_its_windows(predictor
     assert rec.fs == 1000 and rec.duration == pytest.approx(38.4)
     pred = predictor.predict(rec)
     assert pred.fs == 1000 and pred.duration == pytest.approx(38.4) and pred.padded == 0
-    # 2.5-s windows every 1.25 s on 3,840 samples: 29 regular starts and one flush with the end
-    assert len(pred.windows) == 30
+    # 2.5-s windows without overlap on 3,840 samples: 15 regular starts and one flush with the end
+    assert len(pred.windows) == 16
     assert pred.windows[0] == (0.0, 2.5) and pred.windows[-1] == pytest.approx((35.9, 38.4))
     assert any("resampled from 1000 Hz to 100 Hz" in w for w in pred.warnings)
     assert any("vx, vy, vz" in w for w in pred.warnings)
@@ -67,7 +67,7 @@ def test_a_7_second_record_is_covered_by_its_windows_or_padded_to_a_10_second_on
     short = full.with_signal(full.signal[:, :3500], 500.0)
     pred = predictor.predict(short)
     assert pred.duration == pytest.approx(7.0) and pred.padded == 0
-    assert [a for a, _ in pred.windows] == [0.0, 1.25, 2.5, 3.75, 4.5]
+    assert [a for a, _ in pred.windows] == [0.0, 2.5, 4.5]
     assert pred.windows[-1][1] == pytest.approx(7.0)
     assert np.all((pred.probabilities() > 0) & (pred.probabilities() < 1))
 
@@ -108,7 +108,7 @@ def test_classes_carry_names_thresholds_decisions_and_both_heads(predictor, fold
     gap = np.abs(pred.probabilities("hr") - pred.probabilities("lr"))
     assert pred.disagreement == pytest.approx(gap.max())
     assert pred.disagreement_class == card["classes"][int(gap.argmax())]
-    assert pred.disagreement_flagged == (gap.max() > DISAGREEMENT_FLAG)
+    assert pred.disagreement_flagged == (gap.max() > predictor.disagreement_flag)
 
 
 def test_a_class_without_threshold_gets_no_decision(predictor, fold10):
@@ -125,9 +125,25 @@ def test_large_branch_disagreement_is_flagged_with_a_warning(predictor, ptbdb_di
     calm = [p for p in preds if not p.disagreement_flagged]
     assert flagged and calm
     for p in flagged:
-        assert p.disagreement > DISAGREEMENT_FLAG
+        assert p.disagreement > predictor.disagreement_flag
         assert any(f"disagree on {p.disagreement_class}" in w for w in p.warnings)
-    assert all(p.disagreement <= DISAGREEMENT_FLAG and not any("disagree" in w for w in p.warnings) for p in calm)
+    assert all(p.disagreement <= predictor.disagreement_flag and not any("disagree" in w for w in p.warnings)
+               for p in calm)
+
+
+def test_the_disagreement_flag_is_the_cards(predictor, fold10):
+    """Training writes the 99th percentile of the fold-9 disagreement into the card; the Predictor flags above it
+    (and falls back to DISAGREEMENT_FLAG for a card without one)."""
+    card = predictor.card
+    assert 0 < card["disagreement_flag"] < 1 and "fold 9" in card["disagreement_flag_rule"]
+    assert predictor.disagreement_flag == card["disagreement_flag"]
+    rec = fold10.load_record(int(fold10.ecg_ids[0]), fs=100)
+    gap = predictor.predict(rec).disagreement
+    for flag, flagged in ((gap / 2, True), (min(2 * gap, 1.0), False)):
+        pred = Predictor(predictor.model, dict(card, disagreement_flag=flag)).predict(rec)
+        assert pred.disagreement_flagged is flagged and pred.to_dict()["disagreement"]["flag_above"] == flag
+    assert Predictor(predictor.model, {k: v for k, v in card.items() if k != "disagreement_flag"}
+                     ).disagreement_flag == DISAGREEMENT_FLAG
 
 
 def test_the_network_is_frozen_in_eval_mode_and_deterministic(fold10):
@@ -146,15 +162,15 @@ def test_prediction_json(predictor, fold10):
     data = json.loads(json.dumps(predictor.predict(rec).to_dict()))
     assert data["record_id"] == rec.record_id and data["fs"] == 500.0 and data["duration_s"] == 10.0
     assert data["input"] == {
-        "model_fs": 100.0, "window_s": 2.5, "stride_s": 1.25, "aggregation": "max", "n_windows": 7,
-        "windows_s": [[0.0, 2.5], [1.25, 3.75], [2.5, 5.0], [3.75, 6.25], [5.0, 7.5], [6.25, 8.75], [7.5, 10.0]],
+        "model_fs": 100.0, "window_s": 2.5, "stride_s": 2.5, "aggregation": "max", "n_windows": 4,
+        "windows_s": [[0.0, 2.5], [2.5, 5.0], [5.0, 7.5], [7.5, 10.0]],
         "resampled": True, "padded_s": 0.0,
     }
     assert [c["code"] for c in data["classes"]] == predictor.classes
     assert set(data["classes"][0]) == {"code", "name", "probability", "threshold", "decision", "probability_hr",
                                        "probability_lr"}
     assert data["positive"] == [c["code"] for c in data["classes"] if c["decision"]]
-    assert data["disagreement"]["flag_above"] == DISAGREEMENT_FLAG
+    assert data["disagreement"]["flag_above"] == predictor.disagreement_flag
     assert any("resampled from 500 Hz" in w for w in data["warnings"])
 
 

@@ -336,6 +336,7 @@ def test_retune_applies_another_stride(superdiag: Path, root: Path, ptbxl_cache:
     history = card["input_policy_history"][-1]
     assert history["input_policy"] == before["input_policy"]
     assert history["val_macro_auc"] == pytest.approx(macro_auc(old_fold9["y"], old_fold9["p"]).macro, abs=1e-5)
+    assert len(card["input_policy_history"]) == 1
 
     model, _ = load_weights(weights)
     val = load_task_data("ptbxl", "superdiagnostic", root, cache_dir=ptbxl_cache, classes=card["classes"],
@@ -351,6 +352,12 @@ def test_retune_applies_another_stride(superdiag: Path, root: Path, ptbxl_cache:
     report = evaluate_weights(weights, root, cache_dir=ptbxl_cache)
     assert {k: v for k, v in report.items() if k not in ("fold", "weights", "dataset", "cross_dataset")} == card["test"]
     assert card["test"] != before["test"]  # the windows changed, so did the fold-10 probabilities
+
+    # the disagreement flag: the 99th percentile on fold 9, recomputed under the new windows
+    p = predict_records(model, [card_standardizer(card).transform(s) for s in val.signals], card_policy(card))
+    gap = np.abs(p.hr - p.lr).max(axis=1)
+    assert card["disagreement_flag"] == pytest.approx(np.quantile(gap, 0.99), abs=1e-3)
+    assert (gap > card["disagreement_flag"]).sum() <= np.ceil(0.01 * len(gap))
 
     with pytest.raises(ECGInputError, match="skip signal"):
         from mrm.train.run import set_stride

@@ -246,6 +246,7 @@ class DiagnosisRow:
     threshold: float | None
     decision: bool | None
     truth: Truth | None = None
+    flag: float = DISAGREEMENT_FLAG
 
     @property
     def gap(self) -> float | None:
@@ -256,8 +257,8 @@ class DiagnosisRow:
 
     @property
     def disagree(self) -> bool:
-        """Whether the branches are further apart than the Predictor's flag (:data:`DISAGREEMENT_FLAG`)."""
-        return self.gap is not None and self.gap > DISAGREEMENT_FLAG
+        """Whether the branches are further apart than the prediction's disagreement flag (``flag``)."""
+        return self.gap is not None and self.gap > self.flag
 
     @property
     def outcome(self) -> str | None:
@@ -284,7 +285,7 @@ def diagnosis_rows(prediction: Prediction, truth: GroundTruth | None = None) -> 
     truth = truth if truth is not None and truth.available else None
     rows = [
         DiagnosisRow(c.code, c.name, c.probability, c.probability_hr, c.probability_lr, c.threshold, c.decision,
-                     truth.classes.get(c.code) if truth else None)
+                     truth.classes.get(c.code) if truth else None, prediction.disagreement_flag)
         for c in prediction.classes
     ]
     return sorted(rows, key=lambda r: (-r.probability, r.code))
@@ -364,9 +365,9 @@ def disagreement_text(prediction: Prediction) -> str:
     detail = f"HR {c.probability_hr:.2f} vs LR {c.probability_lr:.2f}, a gap of {prediction.disagreement:.2f}"
     if prediction.disagreement_flagged:
         return (f"The high- and low-resolution branches disagree on {c.code} ({c.name}): {detail} "
-                f"(flagged above {DISAGREEMENT_FLAG:g}); read the fused probability with care.")
+                f"(flagged above {prediction.disagreement_flag:g}); read the fused probability with care.")
     return (f"The two branches agree: their largest gap is on {c.code} ({detail}), within the "
-            f"{DISAGREEMENT_FLAG:g} flag.")
+            f"{prediction.disagreement_flag:g} flag.")
 
 
 def export_name(recording: Recording) -> str:

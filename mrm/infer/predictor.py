@@ -31,9 +31,9 @@ from mrm.shipped import default_weights_dir
 from mrm.train.card import card_policy, card_standardizer, card_thresholds, load_weights
 
 #: Largest ``|p_hr - p_lr|`` over the classes above which a prediction is flagged: the two branches then read the
-#: record differently for at least one class, and its fused probability hides a split. 0.15 is about the 99th
-#: percentile on the validation fold (fold 9) of a CPU network for superdiagnostic (median 0.026); the shipped
-#: superdiagnostic network flags 36 of the 321 fold-10 records (11.2%). See docs/benchmarks.md, section 2.2.
+#: record differently for at least one class, and its fused probability hides a split. A card's own
+#: ``disagreement_flag`` (the 99th percentile of the disagreement on its fold 9, written by training and
+#: ``mrm retune``) takes precedence; this value is for cards without one. See docs/benchmarks.md, section 2.2.
 DISAGREEMENT_FLAG = 0.15
 
 #: What the disagreement number is, as written into every prediction.
@@ -144,7 +144,8 @@ class Prediction:
         In the card's class order.
     disagreement : float or None
         :data:`DISAGREEMENT_MEASURE` (``None`` for single-head networks); ``disagreement_class`` is the class where
-        it is reached and ``disagreement_flagged`` whether it exceeds :data:`DISAGREEMENT_FLAG`.
+        it is reached and ``disagreement_flagged`` whether it exceeds ``disagreement_flag`` (the card's, else
+        :data:`DISAGREEMENT_FLAG`).
     fs, duration : float
         The record's own sampling rate (Hz) and length (s).
     policy : InputPolicy
@@ -172,6 +173,7 @@ class Prediction:
     windows: list[tuple[float, float]]
     padded: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    disagreement_flag: float = DISAGREEMENT_FLAG
 
     @property
     def positive(self) -> list[ClassPrediction]:
@@ -208,7 +210,7 @@ class Prediction:
                 "value": _round(self.disagreement),
                 "class": self.disagreement_class,
                 "flagged": self.disagreement_flagged,
-                "flag_above": DISAGREEMENT_FLAG,
+                "flag_above": self.disagreement_flag,
                 "measure": DISAGREEMENT_MEASURE,
             },
             "warnings": list(self.warnings),
@@ -261,6 +263,7 @@ class Predictor:
         self.standardizer: Standardizer = card_standardizer(card)
         self.name: str = str(card.get("name") or (self.weights.stem if self.weights else "model"))
         self.task: str = str(card.get("task", ""))
+        self.disagreement_flag: float = float(card.get("disagreement_flag") or DISAGREEMENT_FLAG)
 
     @classmethod
     def load(cls, weights: str | Path) -> Predictor:
@@ -334,7 +337,7 @@ class Predictor:
             gap = np.abs(hr - lr)
             k = int(np.argmax(gap))
             disagreement, where = float(gap[k]), self.classes[k]
-            flagged = disagreement > DISAGREEMENT_FLAG
+            flagged = disagreement > self.disagreement_flag
             if flagged:
                 warnings.append(
                     f"{rec.record_id}: the high- and low-resolution branches disagree on {where} "
@@ -357,6 +360,7 @@ class Predictor:
             windows=windows,
             padded=x.padded / fs_model,
             warnings=warnings,
+            disagreement_flag=self.disagreement_flag,
         )
 
 

@@ -25,6 +25,9 @@ from scipy.ndimage import uniform_filter1d
 from mrm.data.recording import LEADS
 from mrm.measure.beats import FLAT_MV, MedianBeat, remove_spikes
 
+# The QRS-onset margin of the per-lead rule, on which the P window (P onset, P-presence test) was fitted; with a
+# spatial QRS onset the P window still ends at the per-lead onset moved by it, so PR keeps its fitted P search.
+_LEADS_ONSET_MARGIN = 0.012
 # The T-P interval must be at least this long (s) to look for P waves in it.
 _MIN_P_WINDOW = 0.06
 
@@ -48,6 +51,17 @@ class Settings:
     #: Per-lead QRS edge: the walk also stops in a slope valley under this fraction of the lead's peak slope, where
     #: a steep ST-T segment (bundle branch block) or a short PR follows without the slope reaching the noise floor.
     qrs_valley: float = 0.1
+    #: How the global QRS onset and offset are found: ``"leads"``, the extreme per-lead edge (earliest onset,
+    #: latest offset; see ``qrs_onset_leads``); ``"spatial"``, where one multi-lead detection function, the mean
+    #: over the leads of |slope| smoothed over ``qrs_spatial_smooth`` seconds, falls to its PR- (ST-) segment floor
+    #: plus ``qrs_spatial_onset`` (``qrs_spatial_offset``) x its QRS peak above that floor, as analysing
+    #: electrocardiographs do on the spatial velocity, so that one lead alone does not move the edge;
+    #: ``"spatial-onset"``, the spatial onset with the per-lead offset.
+    qrs_method: str = "leads"
+    qrs_spatial_function: str = "mean"
+    qrs_spatial_smooth: float = 0.02
+    qrs_spatial_onset: float = 0.05
+    qrs_spatial_offset: float = 0.05
     #: Global QRS onset / offset: the earliest onset (latest offset) that at least this many leads, itself included,
     #: confirm within ``qrs_agreement`` seconds (1 = the extreme lead), so one lead with a noisy baseline or a
     #: stray deflection does not drag the edge out on its own.
@@ -204,11 +218,19 @@ def delineate_beat(
         main_end, _ = _t_end(smoothed[i], on0, off0, t_end_limit, fs, _MAIN_PHASE)
         main_phase.append(replace(lead, t_offset=None if main_end is None else (main_end - fid) / fs))
     qrs_on, qrs_off = _global_qrs(leads, settings)
+    # The P window (P onset, P-presence test) ends at the per-lead QRS onset, whatever the QRS method.
+    p_qrs_on = qrs_on
+    if settings.qrs_method in ("spatial", "spatial-onset") and qrs_on is not None:
+        p_qrs_on = qrs_on + settings.qrs_onset_margin - _LEADS_ONSET_MARGIN
+        on_s, off_s = _spatial_qrs(despiked, usable, on0, off0, fs, settings)
+        qrs_on = (on_s - fid) / fs - settings.qrs_onset_margin
+        if settings.qrs_method == "spatial":
+            qrs_off = (off_s - fid) / fs + settings.qrs_offset_margin
     t_offset = _global_t(leads, settings)
     t_main = _global_t(main_phase, _MAIN_PHASE)
     p_start = fid + int(round((t_main if t_main is not None else 0.45) * fs)) - int(round(rr * fs))
-    if qrs_on is not None:
-        qon = fid + int(round(qrs_on * fs))
+    if p_qrs_on is not None:
+        qon = fid + int(round(p_qrs_on * fs))
         p_start = max(p_start, qon - int(round(0.35 * fs)), first)
         for i in np.flatnonzero(usable):
             p_on, p_amp = _p_onset(smoothed[i], qon, p_start, fs, settings.p_reference)
@@ -219,8 +241,8 @@ def delineate_beat(
     p_waves, corr, snr, p_reason = None, None, None, None
     if epochs is None or len(epochs) < 3:
         p_reason = "too few beats (under three) to tell whether P waves precede the QRS"
-    elif qrs_on is not None:
-        stop = fid + int(round(qrs_on * fs)) - int(round(0.02 * fs))
+    elif p_qrs_on is not None:
+        stop = fid + int(round(p_qrs_on * fs)) - int(round(0.02 * fs))
         if stop - p_start < int(round(_MIN_P_WINDOW * fs)):
             p_reason = "the T wave runs into the next QRS complex, leaving no interval in which to see P waves"
         else:
@@ -276,6 +298,55 @@ def _coarse_qrs(x: np.ndarray, fid: int, fs: float) -> tuple[int, int] | None:
     if sv[pk] < 2.0:  # under 2 mV/s on average there is no QRS, only noise
         return None
     return on, off
+
+
+def _spatial_velocity(x: np.ndarray, usable: np.ndarray, fs: float, settings: Settings) -> np.ndarray:
+    """The multi-lead QRS detection function (mV/s), smoothed over ``settings.qrs_spatial_smooth`` seconds.
+
+    ``"mean"``: the mean over the usable leads of |slope|; ``"rss"``: the root-sum-square of their slopes;
+    ``"xyz"``: the root-sum-square of the slopes of I, aVF and V2 (quasi-orthogonal leads), the usable ones.
+    """
+    slope = np.gradient(np.nan_to_num(x), axis=-1) * fs
+    kind = settings.qrs_spatial_function
+    if kind == "xyz":
+        pick = np.zeros_like(usable)
+        pick[[LEADS.index(name) for name in ("I", "aVF", "V2")]] = True
+        pick &= usable
+        chosen = slope[pick if pick.any() else usable]
+        sv = np.sqrt(np.sum(chosen**2, axis=0))
+    elif kind == "rss":
+        sv = np.sqrt(np.sum(slope[usable] ** 2, axis=0))
+    else:
+        sv = np.abs(slope[usable]).mean(axis=0)
+    return _smooth(sv, max(1, int(round(settings.qrs_spatial_smooth * fs))))
+
+
+def _spatial_qrs(
+    x: np.ndarray, usable: np.ndarray, on0: int, off0: int, fs: float, settings: Settings
+) -> tuple[int, int]:
+    """Global QRS onset and offset on one detection function: the mean over the leads of |slope| (spatial velocity).
+
+    From the steep part of the QRS (over 0.3 of its peak) walk out while the function stays above its floor
+    before (after) the QRS plus a fraction of the peak over that floor.
+    """
+    n = x.shape[1]
+    s = lambda seconds: int(round(seconds * fs))  # noqa: E731
+    sv = _spatial_velocity(x, usable, fs, settings)
+    pk = on0 + int(np.argmax(sv[on0 : off0 + 1]))
+    pre = sv[max(on0 - s(0.1), 0) : max(on0 - s(0.01), 1)]
+    post = sv[min(off0 + s(0.01), n - 1) : min(off0 + s(0.1), n)]
+    floor_on = float(pre.min()) if len(pre) else 0.0
+    floor_off = float(post.min()) if len(post) else 0.0
+    strong = on0 + np.flatnonzero(sv[on0 : off0 + 1] > 0.3 * sv[pk])
+    i, j = int(strong[0]), int(strong[-1])
+    limit_on, limit_off = max(on0 - s(0.10), 0), min(off0 + s(0.12), n - 1)
+    threshold_on = floor_on + settings.qrs_spatial_onset * (sv[pk] - floor_on)
+    threshold_off = floor_off + settings.qrs_spatial_offset * (sv[pk] - floor_off)
+    while i > limit_on and sv[i - 1] > threshold_on:
+        i -= 1
+    while j < limit_off and sv[j + 1] > threshold_off:
+        j += 1
+    return i, j
 
 
 def _qrs_edges(x: np.ndarray, on0: int, off0: int, fs: float, settings: Settings) -> tuple[int, int, float] | None:

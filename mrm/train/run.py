@@ -84,6 +84,7 @@ def train_task(
         "classes": data.classes,
         "class_names": data.class_names,
         **_threshold_fields(data.classes, thresholds),
+        **_flag_fields(tuned.p_val),
         "classes_excluded": data.excluded,
         "fusion": "mean of the two heads' probabilities" if p_test.hr is not None else "single head",
         "standardizer": standardizer.to_dict(),
@@ -137,6 +138,20 @@ def _threshold_fields(classes: list[str], thresholds: np.ndarray) -> dict:
     }
 
 
+#: Share of fold-9 records whose branch disagreement a card's flag leaves unflagged.
+FLAG_QUANTILE = 0.99
+
+
+def _flag_fields(p_val: RecordProbabilities) -> dict:
+    """The card's disagreement flag: the 99th percentile on fold 9 of max over classes of |p_hr - p_lr|."""
+    if p_val.hr is None or p_val.lr is None:
+        return {"disagreement_flag": None}
+    gap = np.abs(p_val.hr - p_val.lr).max(axis=1)
+    return {"disagreement_flag": round(float(np.quantile(gap, FLAG_QUANTILE)), 3),
+            "disagreement_flag_rule": f"{FLAG_QUANTILE:.0%} quantile on fold 9 of max over classes of |p_hr - p_lr| "
+                                      f"({len(gap)} records)"}
+
+
 def _fold9_arrays(dataset: str, val: TaskData, p_val: RecordProbabilities) -> dict[str, np.ndarray]:
     # PTB-XL ids are integers, CPSC2018's strings ("A0001"): both store without pickling.
     ids = val.ids.astype(np.int64) if dataset == "ptbxl" else val.ids.astype(str)
@@ -178,19 +193,24 @@ def set_stride(
     old, standardizer = card_policy(card), card_standardizer(card)
     new = replace(old, stride=stride)
     tuned = _tune_and_test(model, standardizer, new, val, test, card["classes"])
-    p_old = _probabilities(model, val, standardizer, old).fused
-    history = [*card.get("input_policy_history", []), {
-        "input_policy": old.to_dict(),
-        "val_macro_auc": round(macro_auc(val.y, p_old).macro, 5),
-        "replaced": time.strftime("%Y-%m-%d"),
-        "replaced_by": {**new.to_dict(), "val_macro_auc": round(macro_auc(val.y, tuned.p_val.fused).macro, 5)},
-    }]
+    val_auc = round(macro_auc(val.y, tuned.p_val.fused).macro, 5)
+    history = card.get("input_policy_history", [])
+    if new != old:  # the same stride again only refreshes what depends on it
+        history = [*history, {
+            "input_policy": old.to_dict(),
+            "val_macro_auc": round(macro_auc(val.y, _probabilities(model, val, standardizer, old).fused).macro, 5),
+            "replaced": time.strftime("%Y-%m-%d"),
+            "replaced_by": {**new.to_dict(), "val_macro_auc": val_auc},
+        }]
     card.update(_threshold_fields(card["classes"], tuned.thresholds))
-    card.update({"input_policy": new.to_dict(), "input_policy_history": history, "test": tuned.report})
+    card.update(_flag_fields(tuned.p_val))
+    card.update({"input_policy": new.to_dict(), "test": tuned.report})
+    if history:
+        card["input_policy_history"] = history
     card.pop("format", None)
     save_weights(Path(weights).with_suffix(""), model, card, _fold9_arrays(dataset, val, tuned.p_val))
-    log(f"{weights}: stride {old.stride} -> {stride}; fold {val_fold} macro AUC {history[-1]['val_macro_auc']:.4f} "
-        f"-> {history[-1]['replaced_by']['val_macro_auc']:.4f}; fold {test_fold} {tuned.report['macro_auc']:.4f}")
+    log(f"{weights}: stride {old.stride} -> {stride}; fold {val_fold} macro AUC {val_auc:.4f}; "
+        f"fold {test_fold} {tuned.report['macro_auc']:.4f}")
     return card
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from mrm.infer.predictor import DISAGREEMENT_FLAG, Prediction
+from mrm.infer.predictor import Prediction
 
 #: Colours of the two branches, shared by every chart of the dashboard (attention bands included).
 HR_COLOUR = "#e67e22"
@@ -30,7 +30,7 @@ def probability_figure(prediction: Prediction, *, top: int | None = 15, height: 
     -------
     go.Figure
         Traces ``fused``, ``HR``, ``LR`` (bars) and ``threshold`` (markers); a class whose ``|p_hr - p_lr|`` is
-        above :data:`~mrm.infer.DISAGREEMENT_FLAG` gets a "!" after its code on the axis.
+        above the prediction's disagreement flag gets a "!" after its code on the axis.
 
     Examples
     --------
@@ -51,7 +51,7 @@ def probability_figure(prediction: Prediction, *, top: int | None = 15, height: 
     def label(c) -> str:
         gap = None if c.probability_hr is None or c.probability_lr is None else abs(c.probability_hr -
                                                                                    c.probability_lr)
-        return f"{c.code} !" if gap is not None and gap > DISAGREEMENT_FLAG else c.code
+        return f"{c.code} !" if gap is not None and gap > prediction.disagreement_flag else c.code
 
     y = [label(c) for c in classes]
     names = [c.name for c in classes]
