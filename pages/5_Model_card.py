@@ -59,7 +59,8 @@ if model is not None:
     st.caption(f"Network {card.model} ({parameters} parameters) trained on {card.dataset}: "
                f"{card.n_train} training, {card.n_val} validation (fold 9), {card.n_test} test records (fold 10). "
                f"{card.records}. Made {card.created} by mrm {card.code_version}."
-               + (f" Training: {card.recipe}." if card.recipe else ""))
+               + (f" Training: {card.recipe}." if card.recipe else "")
+               + (f" Recipe {card.choice}." if card.choice else ""))
 
     st.markdown("**Per class, fold 10** (metrics at the card's threshold)")
     st.dataframe(card.per_class, hide_index=True, key="per_class", height=min(36 * (len(card.per_class) + 1) + 3, 560),

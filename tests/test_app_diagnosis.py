@@ -340,7 +340,8 @@ def test_model_card_page(monkeypatch, shared_data, weights_dir, tiny_weights):
     per_class = at.dataframe[0].value
     assert per_class["code"].tolist() == SUPER
     config = raw["training"]["config"]
-    assert any(f"Training: BCE per head + {config['kl_kind']} KL" in c.value for c in at.caption)
+    assert any(f"Training: BCE per head + {config['kl_kind']} KL" in c.value
+               and "served on 2.5-s windows every 2.5 s, max over windows" in c.value for c in at.caption)
     # The threshold explorer: moving the threshold gives the confusion counts of fold 9 at it.
     fold9 = load_fold9(weights_dir / "mrm_superdiagnostic.pt", SUPER)
     code = at.selectbox(key="explorer_class").value

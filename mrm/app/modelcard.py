@@ -71,7 +71,9 @@ class ModelCard:
     created, code_version:
         When and from which code the weights were made.
     recipe:
-        The training recipe in one line (loss, input, epochs), or "" when the card does not say.
+        The training recipe in one line (loss, input, epochs, serving windows), or "" when the card does not say.
+    choice:
+        How the recipe was chosen (the candidates' fold-9 macro AUC), or "" when the card does not say.
     """
 
     task: str
@@ -93,6 +95,7 @@ class ModelCard:
     created: str = ""
     code_version: str = ""
     recipe: str = ""
+    choice: str = ""
 
     @property
     def auc_text(self) -> str:
@@ -144,18 +147,22 @@ def card_summary(card: Mapping) -> ModelCard:
         macro_auc_high=test.get("macro_auc_high"), macro_auc_hr=test.get("macro_auc_hr"),
         macro_auc_lr=test.get("macro_auc_lr"), per_class=pd.DataFrame(rows), roc=roc,
         created=str(card.get("created", "")), code_version=str(card.get("code_version", "")),
-        recipe=_recipe((card.get("training") or {}).get("config") or {}),
+        recipe=_recipe((card.get("training") or {}).get("config") or {}, card.get("input_policy")),
+        choice=_choice(card.get("chosen_on_fold9")),
     )
 
 
-def _recipe(config: Mapping) -> str:
-    """One line on the loss, the input and the epochs of a training configuration.
+def _recipe(config: Mapping, policy: Mapping | None = None) -> str:
+    """One line on the loss, the input and the epochs of a training configuration, and the serving windows.
 
     Examples
     --------
     >>> _recipe({"kl_kind": "bernoulli", "w_logit": 0.1, "w_feat": 0.01, "temperature": 4.0, "crop": 250,
     ...          "epochs": 30})
     'BCE per head + bernoulli KL (w 0.1 logits, 0.01 features, T 4), 2.5-s crops, 30 epochs'
+    >>> _recipe({"w_logit": 0.0, "w_feat": 0.0, "crop": 250, "epochs": 30},
+    ...         {"fs": 100.0, "window": 250, "stride": 250, "aggregation": "max"})
+    'BCE per head (no mutual loss), 2.5-s crops, 30 epochs; served on 2.5-s windows every 2.5 s, max over windows'
     """
     if not config:
         return ""
@@ -163,9 +170,30 @@ def _recipe(config: Mapping) -> str:
     if config.get("w_logit") or config.get("w_feat"):
         loss += (f" + {config.get('kl_kind', 'softmax')} KL (w {config.get('w_logit')} logits, "
                  f"{config.get('w_feat')} features, T {config.get('temperature'):g})")
+    else:
+        loss += " (no mutual loss)"
     crop = config.get("crop")
     inputs = "whole 10-s records" if not crop or crop >= 1000 else f"{crop / 100:g}-s crops"
-    return f"{loss}, {inputs}, {config.get('epochs')} epochs"
+    text = f"{loss}, {inputs}, {config.get('epochs')} epochs"
+    if policy:
+        fs = float(policy["fs"])
+        text += (f"; served on {policy['window'] / fs:g}-s windows every {policy['stride'] / fs:g} s, "
+                 f"{policy['aggregation']} over windows")
+    return text
+
+
+def _choice(chosen: Mapping | None) -> str:
+    """The fold-9 choice between recipes in one line.
+
+    Examples
+    --------
+    >>> _choice({"fold9_macro_auc": {"softmax_all": 0.849, "nomutual_all": 0.877}, "chosen": "nomutual_all"})
+    'chosen on fold 9 from softmax_all 0.849, nomutual_all 0.877 (macro AUC)'
+    """
+    if not chosen:
+        return ""
+    scores = ", ".join(f"{k} {v:.3f}" for k, v in chosen.get("fold9_macro_auc", {}).items())
+    return f"chosen on fold 9 from {scores} (macro AUC)"
 
 
 def read_model_card(weights: str | Path) -> ModelCard:
