@@ -274,6 +274,16 @@ def tune(folder: Path) -> Settings:
             {"qrs_onset_leads": a, "qrs_offset_leads": b, "qrs_agreement": c}
             for a, b, c in itertools.product((1, 2, 3), (1, 2, 3), (0.008, 0.012, 0.02))
         ],
+        # The extreme per-lead edge against one multi-lead detection function (spatial velocity), for the onset
+        # alone or for both edges; the per-lead rule found above stays in the grid.
+        "QRS method": [{"qrs_method": "leads"}]
+        + [
+            {"qrs_method": m, "qrs_spatial_function": f, "qrs_spatial_smooth": w, "qrs_spatial_onset": a,
+             "qrs_spatial_offset": a}
+            for m, f, w, a in itertools.product(
+                ("spatial-onset", "spatial"), ("mean", "rss", "xyz"), (0.012, 0.02, 0.03), (0.02, 0.05, 0.1)
+            )
+        ],
         "T end": [
             {"t_reference": a, "t_percentile": b, "t_min_amplitude": c}
             for a, b, c in itertools.product(

@@ -157,8 +157,10 @@ def _restride(weights: Path, stride: int | None, args: argparse.Namespace) -> No
     """Apply ``stride`` (None: the run's own window, i.e. windows without overlap) unless the card has it."""
     from mrm.train.run import set_stride
 
-    policy = json.loads(weights.with_suffix(".json").read_text())["input_policy"]
-    if policy["stride"] != (stride or policy["window"]):
+    card = json.loads(weights.with_suffix(".json").read_text())
+    policy = card["input_policy"]
+    # (cards written before the disagreement flag existed are refreshed too)
+    if policy["stride"] != (stride or policy["window"]) or "disagreement_flag" not in card:
         set_stride(weights, stride or policy["window"], args.data_dir, cache_dir=args.cache)
 
 

@@ -96,16 +96,19 @@ def main() -> int:
     parser.add_argument("--batch-sweep", type=int, nargs="*", default=None, metavar="N",
                         help="also time the throughput run with these windows per forward pass (default when given "
                         "without values: 16 32 64 128 256)")
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                        help="arithmetic of the predictions (explanations' attributions stay float32)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args()
     if args.batch_sweep == []:
         args.batch_sweep = [16, 32, 64, 128, 256]
 
     if args.weights:
-        predictor = Predictor.load(args.weights)
+        predictor = Predictor.load(args.weights, args.precision)
         load_import, load = load_seconds(args.weights, 5)
     else:
-        predictor = Predictor(create_model(args.config, 5), minimal_card(["CD", "HYP", "MI", "NORM", "STTC"]))
+        predictor = Predictor(create_model(args.config, 5), minimal_card(["CD", "HYP", "MI", "NORM", "STTC"]),
+                              precision=args.precision)
         load_import, load = float("nan"), float("nan")
     rss_loaded = peak_rss_mb()
     index = load_ptbxl(Path(args.data_dir) / "ptb-xl").filter(folds=10, fs=500)
@@ -186,8 +189,10 @@ def main() -> int:
         "n_batch": args.n_batch,
         "n_explain": args.n_explain,
         "forward_batch": FORWARD_BATCH,
+        "precision": args.precision,
     }
-    print(f"weights {meta['weights']}; policy {meta['policy']}; {FORWARD_BATCH} windows per forward pass")
+    print(f"weights {meta['weights']}; policy {meta['policy']}; {FORWARD_BATCH} windows per forward pass; "
+          f"{args.precision}")
     print(f"load: {load:.3f} s for Predictor.load after importing torch and mrm ({load_import:.2f} s), median of 5 "
           f"fresh processes; peak RSS: {cli_rss:.0f} MB for `mrm predict` on {args.n_batch} files, "
           f"{rss_loaded:.0f} MB after loading here; load average {meta['load_average'][0]:.1f} on {meta['cores']} "

@@ -188,3 +188,16 @@ def test_weights_without_their_card_are_refused(tiny_weights, tmp_path):
     shutil.copy(tiny_weights, tmp_path / "lonely.pt")
     with pytest.raises(ECGInputError, match="no model card lonely.json"):
         Predictor.load(tmp_path / "lonely.pt")
+
+
+def test_bfloat16_predictions_stay_close_to_float32(tiny_weights, fold10):
+    """--precision bfloat16 is an opt-in speed-up: same decisions machinery, probabilities within 0.02."""
+    records = [fold10.load_record(int(i), fs=500) for i in fold10.ecg_ids[:8]]
+    exact = Predictor.load(tiny_weights).predict_many(records)
+    fast = Predictor.load(tiny_weights, precision="bfloat16").predict_many(records)
+    for a, b in zip(exact, fast, strict=True):
+        np.testing.assert_allclose(b.probabilities(), a.probabilities(), atol=0.02)
+        np.testing.assert_allclose(b.probabilities("hr"), a.probabilities("hr"), atol=0.02)
+        assert b.probabilities().dtype == np.float64 and not np.array_equal(b.probabilities(), a.probabilities())
+    with pytest.raises(ECGInputError, match="precision"):
+        Predictor.load(tiny_weights, precision="float16")

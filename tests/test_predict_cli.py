@@ -108,3 +108,14 @@ def test_the_command_runs_as_a_module(tiny_weights, folder):
     assert result.returncode == 1
     assert len(result.stdout.strip().splitlines()) == 5
     assert "predicting" in result.stderr  # the progress bar of a folder
+
+
+def test_precision_option(tiny_weights, folder, capsys):
+    """`--precision bfloat16` predicts the same records with probabilities within 0.02 of float32."""
+    runs = {}
+    for precision in ("float32", "bfloat16"):
+        main(["predict", str(folder / "00012_lr.hea"), "--weights", str(tiny_weights), "--precision", precision,
+              "--quiet"])
+        runs[precision] = json.loads(capsys.readouterr().out)["predictions"][0]["classes"]
+    np.testing.assert_allclose([c["probability"] for c in runs["bfloat16"]],
+                               [c["probability"] for c in runs["float32"]], atol=0.02)

@@ -365,6 +365,13 @@ def test_retune_applies_another_stride(superdiag: Path, root: Path, ptbxl_cache:
         set_stride(weights, 300, root, cache_dir=ptbxl_cache, log=lambda _: None)
 
 
+def test_evaluate_in_bfloat16_records_it_and_stays_close(superdiag: Path, root: Path, ptbxl_cache: Path):
+    card = _card(superdiag)
+    report = evaluate_weights(superdiag, root, cache_dir=ptbxl_cache, n_boot=50, precision="bfloat16")
+    assert report["precision"] == "bfloat16"
+    assert report["macro_auc"] == pytest.approx(card["test"]["macro_auc"], abs=0.02)
+
+
 # (e) eval mode is deterministic ----------------------------------------------------------------------------------
 
 

@@ -28,6 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stride", type=int, default=None,
                    help="window stride in samples at 100 Hz instead of the card's (a what-if for serving; "
                    "250 = 2.5-s windows without overlap)")
+    p.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                   help="arithmetic of the forward passes (bfloat16: what `mrm predict --precision bfloat16` costs)")
     p.add_argument("--json", dest="json_out", default=None, help="write the full report to this file ('-': stdout)")
     p.set_defaults(func=run)
 
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     fold = _fold(args)
     report = evaluate_weights(args.weights, args.data_dir, fold=fold, dataset=args.dataset, cache_dir=args.cache,
-                              n_boot=args.n_boot, stride=args.stride)
+                              n_boot=args.n_boot, stride=args.stride, precision=args.precision)
     if args.compare:
         if fold is None or report["cross_dataset"]:
             raise SystemExit("mrm evaluate: --compare works on one fold of the training dataset.")

@@ -29,6 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["json", "csv"], default="json", help="output format (default: json)")
     p.add_argument("--out", default=None, help="output file (default: stdout)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the network (default: torch's)")
+    p.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                   help="arithmetic of the network: float32 (default, the card's numbers) or bfloat16 (about 1.8x "
+                   "faster on CPUs with AVX-512 BF16, probabilities within about 0.01)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no per-file messages")
     p.set_defaults(func=run)
 
@@ -43,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    predictor = Predictor.load(args.weights) if args.weights else Predictor.for_task(args.task, args.weights_dir)
+    predictor = (Predictor.load(args.weights, args.precision) if args.weights
+                 else Predictor.for_task(args.task, args.weights_dir, args.precision))
     progress = not args.quiet and any(Path(p).is_dir() for p in args.paths)
 
     def outcomes():

@@ -34,8 +34,8 @@ from mrm.train.data import TaskData, load_task_data
 from mrm.train.loop import describe_run, fit, pick_device
 
 
-def _probabilities(model, data: TaskData, standardizer, policy) -> RecordProbabilities:
-    return predict_records(model, [standardizer.transform(s) for s in data.signals], policy)
+def _probabilities(model, data: TaskData, standardizer, policy, precision: str = "float32") -> RecordProbabilities:
+    return predict_records(model, [standardizer.transform(s) for s in data.signals], policy, precision=precision)
 
 
 #: What the complete datasets hold, for the cards' note on the records a run saw.
@@ -228,12 +228,14 @@ def evaluate_weights(
     cache_dir: str | Path | None = None,
     n_boot: int = 1000,
     stride: int | None = None,
+    precision: str = "float32",
 ) -> dict:
     """Recompute a weights file's metrics on one fold of a dataset, from the weights and card alone.
 
     ``stride`` (samples at the model's rate) replaces the card's window stride, to see what a different serving
     policy would cost (e.g. 250: 2.5-s windows without overlap, 4 per 10-s record instead of 7); the report then
-    records it under ``"stride"``.
+    records it under ``"stride"``. ``precision="bfloat16"`` evaluates under bfloat16 autocast (recorded under
+    ``"precision"``), to see what faster serving would cost.
 
     ``dataset`` defaults to the one the weights were trained on; another dataset is a cross-dataset check (e.g.
     the ``cpsc2018`` weights, trained on PTB-XL, on CPSC2018's own records), best run on all its records
@@ -257,12 +259,14 @@ def evaluate_weights(
         raise ECGInputError(f"{dataset} in {data_dir} has no record with a signal in fold {fold}; choose another "
                             "fold or data folder.")
     policy = card_policy(card) if stride is None else replace(card_policy(card), stride=stride)
-    probs = _probabilities(model, data, card_standardizer(card), policy)
+    probs = _probabilities(model, data, card_standardizer(card), policy, precision)
     heads = {"hr": probs.hr, "lr": probs.lr} if probs.hr is not None else None
     report = evaluation_report(data.y, probs.fused, card["classes"], card_thresholds(card), n_boot=n_boot,
                                heads=heads)
     if stride is not None:
         report["stride"] = stride
+    if precision != "float32":
+        report["precision"] = precision
     report["dataset"] = dataset
     report["fold"] = fold
     report["cross_dataset"] = dataset != trained_on
