@@ -130,7 +130,8 @@ def test_probability_figure(predictor, record):
     assert np.allclose(hr.x, [c.probability_hr for c in order]) and np.allclose(lr.x, [c.probability_lr for c in order])
     assert np.allclose(threshold.x, [c.threshold for c in order])
     flagged = {y.rstrip(" !") for y in fused.y if y.endswith("!")}
-    assert flagged == {c.code for c in pred.classes if abs(c.probability_hr - c.probability_lr) > 0.15}
+    flag = pred.disagreement_flag
+    assert flagged == {c.code for c in pred.classes if abs(c.probability_hr - c.probability_lr) > flag}
     top2 = probability_figure(pred, top=2)
     assert len(top2.data[0].y) == 2 and top2.data[0].y[-1].rstrip(" !") == order[-1].code
 
