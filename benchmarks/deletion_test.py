@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from mrm.data.recording import Recording  # noqa: E402
 from mrm.infer.faithfulness import deletion_test  # noqa: E402
-from mrm.infer.predictor import DISAGREEMENT_FLAG, Predictor  # noqa: E402
+from mrm.infer.predictor import Predictor  # noqa: E402
 from mrm.train.data import load_task_data  # noqa: E402
 
 METHODS = ("integrated_gradients", "integrated_gradients_time", "grad_cam_hr", "grad_cam_lr", "attention_hr",
@@ -61,7 +61,7 @@ def main() -> int:
     print(f"{predictor.name} on fold {args.fold} of {args.data_dir} ({n} records, {len(predictor.classes)} classes)")
     print(f"branch disagreement (max over classes of |p_hr - p_lr|): median {np.median(gaps):.3f}, "
           f"95th percentile {np.percentile(gaps, 95):.3f}, max {gaps.max():.3f}; flagged above "
-          f"{DISAGREEMENT_FLAG}: {flagged.sum()} of {n} ({100 * flagged.mean():.1f}%)")
+          f"{predictor.disagreement_flag}: {flagged.sum()} of {n} ({100 * flagged.mean():.1f}%)")
 
     started = time.perf_counter()
     results = deletion_test(predictor, records, y, args.methods, share=args.share, n_steps=args.n_steps,
@@ -87,7 +87,8 @@ def main() -> int:
         args.json.write_text(json.dumps({
             "weights": str(args.weights), "fold": args.fold, "n_records": n, "n_steps": args.n_steps,
             "disagreement": {"median": float(np.median(gaps)), "p95": float(np.percentile(gaps, 95)),
-                             "max": float(gaps.max()), "flagged": int(flagged.sum()), "flag_above": DISAGREEMENT_FLAG},
+                             "max": float(gaps.max()), "flagged": int(flagged.sum()),
+                             "flag_above": predictor.disagreement_flag},
             "results": [r.to_dict() for r in results],
         }, indent=1) + "\n")
     return 0
