@@ -69,11 +69,14 @@ st.dataframe(
         "threshold": st.column_config.NumberColumn(format="%.3f", help="The card's threshold, tuned on fold 9"),
         "HR": st.column_config.NumberColumn(format="%.3f", help="High-resolution branch"),
         "LR": st.column_config.NumberColumn(format="%.3f", help="Low-resolution branch"),
-        "branches": st.column_config.TextColumn(help="|HR - LR|; flagged above 0.15"),
+        "branches": st.column_config.TextColumn(
+            help=f"|HR - LR|; flagged above {prediction.disagreement_flag:g} (the model card's flag: the 99th "
+                 "percentile of the branches' disagreement on fold 9)"),
     },
 )
 st.caption("Rows are coloured by outcome: green true positive, orange false positive, red false negative, grey true "
-           "negative. A class whose branches are more than 0.15 apart is marked DISAGREE.")
+           f"negative. A class whose branches are more than {prediction.disagreement_flag:g} apart (the model card's "
+           "flag, tuned on fold 9) is marked DISAGREE.")
 left, _ = st.columns([3, 1])
 shown = 15 if len(rows) > 15 else None
 left.plotly_chart(probability_figure(prediction, top=shown), key="probabilities", theme=None,

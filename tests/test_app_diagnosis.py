@@ -277,6 +277,7 @@ def test_diagnosis_page_flags_disagreeing_branches(monkeypatch, shared_data, dis
     assert len(at.error) == 1 and "branches disagree on MI (myocardial infarction)" in at.error[0].value
     flag = Predictor.for_task("superdiagnostic", disagreeing_dir).disagreement_flag  # the card's (fold 9)
     assert f"flagged above {flag:g}" in at.error[0].value
+    assert any(f"more than {flag:g} apart" in c.value for c in at.caption)
     table = at.dataframe[0].value.set_index("code")
     assert table.loc["MI", "branches"].startswith("DISAGREE by")
     assert table.loc["MI", "LR"] - table.loc["MI", "HR"] > flag
