@@ -9,14 +9,13 @@ diagnosis, attention, and the PDF report downloaded and read back.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browser_helpers import require_browser
 
-from mrm.app.launch import start_dashboard
+from mrm.app.launch import running_dashboard
 
 # The 12-lead chart is drawn when plotly has put its traces on the page: 12 leads, a rhythm strip, calibration.
 DRAWN = """() => {
@@ -25,20 +24,20 @@ DRAWN = """() => {
 }"""
 
 
-def start_app(data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    """The dashboard on a free local port with ``data_dir`` as its data root (environment read at the call)."""
-    return start_dashboard(log, env=dict(os.environ, MRM_DATA_DIR=str(data_dir)))
+def app_running(data_dir: Path, log: Path, weights_dir: Path | None = None):
+    """The dashboard on a free local port with ``data_dir`` as its data root (and ``weights_dir`` as its weights
+    folder), as a context manager giving its URL."""
+    env = dict(os.environ, MRM_DATA_DIR=str(data_dir))
+    if weights_dir is not None:
+        env["MRM_WEIGHTS_DIR"] = str(weights_dir)
+    return running_dashboard(log, env=env)
 
 
 @pytest.fixture(scope="module")
 def app_url(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_browser()
-    process, url = start_app(shared_data, tmp_path_factory.mktemp("streamlit") / "server.log")
-    try:
+    with app_running(shared_data, tmp_path_factory.mktemp("streamlit") / "server.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _lead_names(page) -> list[str]:
@@ -81,8 +80,7 @@ def test_pick_a_ptbxl_record_and_see_the_12_leads(app_url, browser, tmp_path):
 def test_a_link_opens_the_view_on_a_fresh_server(shared_data, browser, tmp_path):
     # The link is the server's very first request: Streamlit then runs the page without the entry script
     # unless the page hands over to st.navigation (mrm.app.ui.require_entry).
-    process, url = start_app(shared_data, tmp_path / "server.log")
-    try:
+    with app_running(shared_data, tmp_path / "server.log") as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/ECG?dataset=cpsc2018&record=A0005&layout=12x1")
         page.wait_for_function("() => document.querySelector('.js-plotly-plot')?.data?.length >= 12", timeout=90_000)
@@ -94,9 +92,6 @@ def test_a_link_opens_the_view_on_a_fresh_server(shared_data, browser, tmp_path)
         assert page.get_by_label("Data folder", exact=True).input_value() == str(shared_data)
         assert "layout=12x1" in page.url and "task=" in page.url
         page.screenshot(path=tmp_path / "link.png", full_page=True)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_upload_a_wfdb_record(app_url, browser, shared_data, tmp_path):
@@ -127,14 +122,8 @@ def model_app_url(shared_data: Path, tiny_weights: Path, tmp_path_factory: pytes
     for suffix in (".pt", ".json"):
         shutil.copy(tiny_weights.with_suffix(suffix), weights / f"mrm_superdiagnostic{suffix}")
     shutil.copy(tiny_weights.with_name(tiny_weights.stem + ".fold9.npz"), weights / "mrm_superdiagnostic.fold9.npz")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MRM_WEIGHTS_DIR", str(weights))
-        process, url = start_app(shared_data, tmp_path_factory.mktemp("streamlit-model") / "server.log")
-    try:
+    with app_running(shared_data, tmp_path_factory.mktemp("streamlit-model") / "server.log", weights) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 # The attention sheet is drawn: its two heatmap bands and 13 lead traces are on the page.

@@ -16,7 +16,7 @@ import pytest
 from browser_helpers import require_browser
 from test_browser import DRAWN, _lead_names
 
-from mrm.app.launch import start_dashboard
+from mrm.app.launch import running_dashboard
 
 REPO = Path(__file__).resolve().parents[1]
 LEADS = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
@@ -37,12 +37,8 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def fresh_url(clone: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_browser()
     env = {k: v for k, v in os.environ.items() if k not in ("MRM_DATA_DIR", "MRM_WEIGHTS_DIR", "PYTHONPATH")}
-    process, url = start_dashboard(tmp_path_factory.mktemp("streamlit-fresh") / "server.log", cwd=clone, env=env)
-    try:
+    with running_dashboard(tmp_path_factory.mktemp("streamlit-fresh") / "server.log", cwd=clone, env=env) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_a_fresh_clone_shows_a_real_sample_ecg(fresh_url, browser, tmp_path):

@@ -1,6 +1,7 @@
 """Start the dashboard as its own process: ``streamlit run streamlit_app.py`` headless on a free local port.
 
-The browser tests and the dashboard benchmarks drive a real server; they all start it here.
+The browser tests and the dashboard benchmarks drive a real server; they all start it here, with
+:func:`running_dashboard` (stopped on leaving the block) or :func:`start_dashboard` (the caller stops it).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 #: The repository checkout this package runs from (where ``streamlit_app.py`` is).
@@ -54,3 +56,22 @@ def start_dashboard(log: Path, *, cwd: Path = REPO, env: Mapping[str, str] | Non
             time.sleep(0.2)
     process.terminate()
     raise RuntimeError(f"streamlit did not start on {url}: {log.read_text()[-2000:]}")
+
+
+@contextmanager
+def running_dashboard(log: Path, *, cwd: Path = REPO, env: Mapping[str, str] | None = None,
+                      timeout: float = 30.0) -> Iterator[str]:
+    """The dashboard's URL while the block runs (:func:`start_dashboard`); the server is stopped on leaving it.
+
+    Examples
+    --------
+    >>> with running_dashboard(Path("/tmp/server.log")) as url:  # doctest: +SKIP
+    ...     print(url)
+    http://127.0.0.1:...
+    """
+    process, url = start_dashboard(log, cwd=cwd, env=env, timeout=timeout)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
