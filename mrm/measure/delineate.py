@@ -4,13 +4,13 @@ Each lead of the median beat gets its own QRS onset and offset (walking out from
 the slope meets the lead's noise floor), T-wave end and P-wave onset (the trapezium-area method of
 Vázquez-Seisdedos et al., 2011). A lead's T peak is sought near the multi-lead T peak, and when an opposite phase
 follows it (biphasic T, ST depression then T) the T end is that phase's end. The global fiducials follow analysing
-electrocardiographs: the earliest QRS onset and the latest QRS offset over the leads (pacemaker spikes removed
-first; optionally the earliest / latest that a second lead confirms, or, with ``Settings.qrs_method``, where one
-multi-lead detection function, the spatial velocity, crosses a threshold); the P onset and the T end, whose per-lead
-edges are less certain, at a percentile of the leads that show the wave (the median lead for the P onset, the
-85th percentile for the T end). Fixed margins then bring the edges
-to where LUDB's cardiologists place them on average; every parameter is in :class:`Settings`, fitted on LUDB
-records 1-50.
+electrocardiographs: the QRS onset where one multi-lead detection function, the spatial velocity, rises above its
+PR-segment floor (``Settings.qrs_method``; or the earliest per-lead onset), the latest QRS offset over the leads
+(pacemaker spikes removed first; optionally the earliest / latest that a second lead confirms); the P onset and the
+T end, whose per-lead edges are less certain, at a percentile of the leads that show the wave (the 25th percentile
+for the P onset, each lead's P peak sought near the multi-lead P peak; the 85th percentile for the T end). Fixed
+margins then bring the edges to where LUDB's cardiologists place them on average; every parameter is in
+:class:`Settings`, fitted on LUDB records 1-50.
 
 NeuroKit2's delineators work on one lead and place P and T edges unreliably (neuropsychology/NeuroKit#1042,
 #1032), and have no multi-lead rule; ``benchmarks/measure_ludb.py`` compares them with this module on LUDB.
@@ -47,8 +47,8 @@ class Settings:
     """
 
     #: Per-lead QRS edge: the slope falls below noise floor + ``qrs_slope`` + ``qrs_fraction`` x the lead's peak slope.
-    qrs_slope: float = 2.0
-    qrs_fraction: float = 0.0
+    qrs_slope: float = 1.0
+    qrs_fraction: float = 0.06
     #: Per-lead QRS edge: the walk also stops in a slope valley under this fraction of the lead's peak slope, where
     #: a steep ST-T segment (bundle branch block) or a short PR follows without the slope reaching the noise floor.
     qrs_valley: float = 0.1
@@ -57,15 +57,15 @@ class Settings:
     #: over the leads of |slope| smoothed over ``qrs_spatial_smooth`` seconds, falls to its PR- (ST-) segment floor
     #: plus ``qrs_spatial_onset`` (``qrs_spatial_offset``) x its QRS peak above that floor, as analysing
     #: electrocardiographs do on the spatial velocity, so that one lead alone does not move the edge;
-    #: ``"spatial-onset"``, the spatial onset with the per-lead offset.
-    #: Not adopted (fifth round, records 1-50): the spatial onset is closer to the experts' (SD down to 6.0 against
-    #: 7.5 ms) but the QRS SD stays at 11.8-13.1 ms and PR's SD rises to 12.6-15.5 ms. The spatial margins are
-    #: the method's own: refit ``qrs_onset_margin`` / ``qrs_offset_margin`` with it (``--tune`` does).
-    qrs_method: str = "leads"
+    #: ``"spatial-onset"``, the spatial onset with the per-lead offset (the default since the sixth round: with the
+    #: P peak anchored, ``p_anchor``, PR no longer suffers from it; a spatial offset is no closer than the per-lead
+    #: one). The spatial margins are the method's own: refit ``qrs_onset_margin`` / ``qrs_offset_margin`` with it
+    #: (``--tune`` does).
+    qrs_method: str = "spatial-onset"
     #: The detection function: ``"mean"`` |slope| over the usable leads, ``"rss"`` root-sum-square of their
     #: slopes, ``"xyz"`` root-sum-square of the slopes of I, aVF and V2 (quasi-orthogonal).
-    qrs_spatial_function: str = "mean"
-    qrs_spatial_smooth: float = 0.02
+    qrs_spatial_function: str = "rss"
+    qrs_spatial_smooth: float = 0.012
     qrs_spatial_onset: float = 0.05
     qrs_spatial_offset: float = 0.05
     #: Global QRS onset / offset: the earliest onset (latest offset) that at least this many leads, itself included,
@@ -75,8 +75,8 @@ class Settings:
     qrs_offset_leads: int = 1
     qrs_agreement: float = 0.008
     #: Added outside the detected edges: the cardiologists' marks lie this much further out on average.
-    qrs_onset_margin: float = 0.012
-    qrs_offset_margin: float = 0.009
+    qrs_onset_margin: float = 0.018
+    qrs_offset_margin: float = 0.01
     #: T end: trapezium reference point this long after the steepest T-wave downslope.
     t_reference: float = 0.1
     #: Global T end: this percentile of the leads' T ends (100 = the latest), over leads with a T wave.
@@ -90,10 +90,13 @@ class Settings:
     #: is the T end (0: off).
     t_second: float = 0.5
     #: P onset: trapezium reference point this long before the steepest P-wave upslope.
-    p_reference: float = 0.06
+    p_reference: float = 0.1
     #: Global P onset: this percentile of the leads' P onsets (0 = the earliest), over leads with a P wave.
-    p_percentile: float = 50.0
-    p_margin: float = 0.011
+    p_percentile: float = 25.0
+    p_margin: float = 0.003
+    #: Each lead's P peak is sought within this distance (s) of the multi-lead P peak (0: anywhere in the P window),
+    #: so that in a lead with a tiny P wave baseline drift or the previous T wave's tail does not pass for it.
+    p_anchor: float = 0.05
     #: A lead has a T (P) wave when its amplitude over the PR-segment level exceeds this (mV).
     t_min_amplitude: float = 0.03
     p_min_amplitude: float = 0.02
@@ -246,8 +249,9 @@ def delineate_beat(
     if p_qrs_on is not None:
         qon = fid + int(round(p_qrs_on * fs))
         p_start = max(p_start, qon - int(round(0.35 * fs)), first)
+        p_peak = _p_anchor(smoothed[usable], qon, p_start, fs) if settings.p_anchor > 0 else None
         for i in np.flatnonzero(usable):
-            p_on, p_amp = _p_onset(smoothed[i], qon, p_start, fs, settings.p_reference)
+            p_on, p_amp = _p_onset(smoothed[i], qon, p_start, fs, settings.p_reference, p_peak, settings.p_anchor)
             leads[i].p_amplitude = p_amp
             if p_on is not None:
                 leads[i].p_onset = (p_on - fid) / fs
@@ -462,14 +466,41 @@ def _t_end(
     return (None if edge == tr else edge), amplitude
 
 
-def _p_onset(y: np.ndarray, qon: int, start: int, fs: float, reference: float) -> tuple[int | None, float]:
+def _p_anchor(y: np.ndarray, qon: int, start: int, fs: float) -> int | None:
+    """The multi-lead P peak: the maximum of the RMS over the leads of their distance from the line joining the P
+    window's start to the PR-segment level (a slow baseline drift or the previous T wave's tail is no P wave)."""
+    s = lambda seconds: int(round(seconds * fs))  # noqa: E731
+    hi = qon - s(0.02)
+    if hi - start < s(0.02):
+        return None
+    end = max(qon - s(0.01), 0)
+    ramp = np.linspace(0.0, 1.0, end - start + 1)[None, : hi - start]
+    line = y[:, start : start + 1] + ramp * (y[:, end : end + 1] - y[:, start : start + 1])
+    rms = np.sqrt(np.mean((y[:, start:hi] - line) ** 2, axis=0))
+    return start + int(np.argmax(rms))
+
+
+def _p_onset(
+    y: np.ndarray,
+    qon: int,
+    start: int,
+    fs: float,
+    reference: float,
+    anchor: int | None = None,
+    within: float = 0.0,
+) -> tuple[int | None, float]:
     """One lead's P-wave onset (trapezium method, mirrored) and P amplitude over the PR-segment level."""
     s = lambda seconds: int(round(seconds * fs))  # noqa: E731
     hi = qon - s(0.02)
     if hi - start < s(0.02):
         return None, 0.0
     base = y[max(qon - s(0.01), 0)]
-    pp = start + int(np.argmax(np.abs(y[start:hi] - base)))
+    lo_peak, hi_peak = start, hi
+    if anchor is not None:
+        lo_peak, hi_peak = max(start, anchor - s(within)), min(hi, anchor + s(within) + 1)
+        if hi_peak - lo_peak < 3:
+            return None, 0.0
+    pp = lo_peak + int(np.argmax(np.abs(y[lo_peak:hi_peak] - base)))
     sign = 1.0 if y[pp] >= base else -1.0
     amplitude = float(abs(y[pp] - base))
     lo = max(start, pp - s(0.08))
