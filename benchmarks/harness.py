@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the benchmarks run as scripts from a checkout
 
-from mrm.app.launch import start_dashboard  # noqa: E402
+from mrm.app.launch import dashboard_env, start_dashboard  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -22,10 +21,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def start_app(data_dir: Path, log: Path, weights_dir: Path | None = None) -> tuple[subprocess.Popen, str]:
     """The dashboard on a free local port with ``data_dir`` as its data root and ``weights_dir`` (if given) as its
     weights folder."""
-    env = dict(os.environ, MRM_DATA_DIR=str(data_dir))
-    if weights_dir is not None:
-        env["MRM_WEIGHTS_DIR"] = str(weights_dir)
-    return start_dashboard(log, env=env)
+    return start_dashboard(log, env=dashboard_env(data_dir, weights_dir))
 
 
 def pick(page, ecg_id: int, timeout_ms: float = 30_000) -> float:

@@ -54,11 +54,12 @@ sys.path.insert(0, str(REPO))  # `mrm` from this checkout, for choose/table
 
 TASKS = ("superdiagnostic", "all", "rhythm", "form", "subdiagnostic", "diagnostic", "cpsc2018")
 BASELINE = "xresnet1d50"
-#: The recipes the shipped weights are chosen from on fold 9: run-name prefix -> extra `mrm train` arguments.
+#: The recipes the shipped weights are chosen from on fold 9: suite name -> (run-name prefix, extra `mrm train`
+#: arguments).
 RECIPES = {
-    "softmax": ("--kl", "softmax"),
-    "bern": ("--kl", "bernoulli"),
-    "nomutual": ("--w-logit", "0", "--w-feat", "0"),
+    "softmax": ("softmax", ("--kl", "softmax")),
+    "bernoulli": ("bern", ("--kl", "bernoulli")),
+    "nomutual": ("nomutual", ("--w-logit", "0", "--w-feat", "0")),
 }
 EPOCHS = 30
 SUITES = ["candidates", "softmax", "bernoulli", "nomutual", "baselines", "ablations", "crop", "curve", "size", "wang",
@@ -71,10 +72,10 @@ def _run(name: str, task: str, config: str = "cpu", *extra: str) -> dict:
 
 def suite(name: str) -> list[dict]:
     if name == "candidates":
-        return [run for recipe in ("softmax", "bernoulli", "nomutual") for run in suite(recipe)]
+        return [run for recipe in RECIPES for run in suite(recipe)]
     if name in ("softmax", "bernoulli", "nomutual"):
-        prefix = {"softmax": "softmax", "bernoulli": "bern", "nomutual": "nomutual"}[name]
-        return [_run(f"{prefix}_{t}", t, "cpu", *RECIPES[prefix]) for t in TASKS]
+        prefix, extra = RECIPES[name]
+        return [_run(f"{prefix}_{t}", t, "cpu", *extra) for t in TASKS]
     if name == "baselines":
         return [_run(f"{BASELINE}_{t}", t, BASELINE) for t in TASKS]
     if name == "ablations":
@@ -104,10 +105,10 @@ def suite(name: str) -> list[dict]:
         return [_run(f"small_{t}", t, "cpu", *small) for t in ("superdiagnostic", "all")]
     if name == "tune":
         return [
-            _run("tune_lr1e-3_superdiagnostic", "superdiagnostic", "cpu", *RECIPES["softmax"], "--lr", "1e-3"),
-            _run("tune_wd5e-2_superdiagnostic", "superdiagnostic", "cpu", *RECIPES["softmax"], "--weight-decay",
+            _run("tune_lr1e-3_superdiagnostic", "superdiagnostic", "cpu", *RECIPES["softmax"][1], "--lr", "1e-3"),
+            _run("tune_wd5e-2_superdiagnostic", "superdiagnostic", "cpu", *RECIPES["softmax"][1], "--weight-decay",
                  "5e-2"),
-            _run("tune_ep50_superdiagnostic", "superdiagnostic", "cpu", *RECIPES["softmax"], "--epochs", "50"),
+            _run("tune_ep50_superdiagnostic", "superdiagnostic", "cpu", *RECIPES["softmax"][1], "--epochs", "50"),
         ]
     if name == "wang":
         return [_run(f"resnet1d_wang_{t}", t, "resnet1d_wang") for t in ("superdiagnostic", "all")]
@@ -184,13 +185,13 @@ def retune(args: argparse.Namespace) -> None:
 
 def choose(args: argparse.Namespace) -> None:
     runs = Path(args.runs)
-    names = {"softmax": "softmax", "bernoulli": "bern", "nomutual": "nomutual"}
+    prefixes = [prefix for prefix, _ in RECIPES.values()]
     print(f"fold-9 macro AUC at stride {args.stride} (the chosen one in bold; fold 10 is not looked at)\n")
-    print(f"| task | {' | '.join(names)} | shipped |")
-    print("|---|" + "---|" * (len(names) + 1))
+    print(f"| task | {' | '.join(RECIPES)} | shipped |")
+    print("|---|" + "---|" * (len(RECIPES) + 1))
     for t in TASKS:
         scores = {}
-        for run in [f"{prefix}_{t}" for prefix in names.values()] + [f"{BASELINE}_{t}"]:
+        for run in [f"{prefix}_{t}" for prefix in prefixes] + [f"{BASELINE}_{t}"]:
             weights = runs / run / f"{run}.pt"
             if not weights.exists():
                 continue
@@ -198,11 +199,11 @@ def choose(args: argparse.Namespace) -> None:
             if not run.startswith(BASELINE):
                 scores[run] = _fold9(weights.with_suffix(".json"))
         if not scores:
-            print(f"| {t} |" + " not run |" * (len(names) + 1))
+            print(f"| {t} |" + " not run |" * (len(RECIPES) + 1))
             continue
         best = max(scores, key=scores.get)
         cells = []
-        for prefix in names.values():
+        for prefix in prefixes:
             run = f"{prefix}_{t}"
             cells.append("not run" if run not in scores else
                          f"**{scores[run]:.4f}**" if run == best else f"{scores[run]:.4f}")

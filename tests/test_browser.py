@@ -8,14 +8,13 @@ diagnosis, attention, and the PDF report downloaded and read back.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browser_helpers import require_browser
 
-from mrm.app.launch import running_dashboard
+from mrm.app.launch import dashboard_env, running_dashboard
 
 # The 12-lead chart is drawn when plotly has put its traces on the page: 12 leads, a rhythm strip, calibration.
 DRAWN = """() => {
@@ -27,10 +26,7 @@ DRAWN = """() => {
 def app_running(data_dir: Path, log: Path, weights_dir: Path | None = None):
     """The dashboard on a free local port with ``data_dir`` as its data root (and ``weights_dir`` as its weights
     folder), as a context manager giving its URL."""
-    env = dict(os.environ, MRM_DATA_DIR=str(data_dir))
-    if weights_dir is not None:
-        env["MRM_WEIGHTS_DIR"] = str(weights_dir)
-    return running_dashboard(log, env=env)
+    return running_dashboard(log, env=dashboard_env(data_dir, weights_dir))
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def dashboard_env(data_dir: Path, weights_dir: Path | None = None) -> dict[str, str]:
+    """This process's environment with ``data_dir`` as the dashboard's data root and ``weights_dir`` (if given)
+    as its weights folder.
+
+    Examples
+    --------
+    >>> dashboard_env(Path("data"))["MRM_DATA_DIR"]
+    'data'
+    """
+    env = dict(os.environ, MRM_DATA_DIR=str(data_dir))
+    if weights_dir is not None:
+        env["MRM_WEIGHTS_DIR"] = str(weights_dir)
+    return env
+
+
 def start_dashboard(log: Path, *, cwd: Path = REPO, env: Mapping[str, str] | None = None,
                     timeout: float = 30.0) -> tuple[subprocess.Popen, str]:
     """Start ``streamlit run streamlit_app.py`` in ``cwd`` with ``env`` (default: this process's environment), its

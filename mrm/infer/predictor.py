@@ -118,6 +118,13 @@ class ClassPrediction:
     probability_hr: float | None = None
     probability_lr: float | None = None
 
+    @property
+    def gap(self) -> float | None:
+        """``|p_hr - p_lr|``: how far the two branches are apart on this class (``None`` for one head)."""
+        if self.probability_hr is None or self.probability_lr is None:
+            return None
+        return abs(self.probability_hr - self.probability_lr)
+
     def to_dict(self) -> dict:
         return {
             "code": self.code,

@@ -106,7 +106,6 @@ def train_task(
         "code_version": version,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    # PTB-XL ids are integers, CPSC2018's strings ("A0001"): both store without pickling.
     return save_weights(out / card["name"], model, card, _fold9_arrays(config.dataset, val, tuned.p_val))
 
 

@@ -49,9 +49,7 @@ def probability_figure(prediction: Prediction, *, top: int | None = 15, height: 
     classes = classes[::-1]  # plotly draws the first category at the bottom
 
     def label(c) -> str:
-        gap = None if c.probability_hr is None or c.probability_lr is None else abs(c.probability_hr -
-                                                                                   c.probability_lr)
-        return f"{c.code} !" if gap is not None and gap > prediction.disagreement_flag else c.code
+        return f"{c.code} !" if c.gap is not None and c.gap > prediction.disagreement_flag else c.code
 
     y = [label(c) for c in classes]
     names = [c.name for c in classes]
