@@ -52,6 +52,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--train-fraction", type=float, default=1.0, help="seeded share of the training records")
     p.add_argument("--set", dest="overrides", type=_override, action="append", default=[], metavar="KEY=VALUE",
                    help="model configuration field, e.g. exchange=false, attention=false, single_branch=hr")
+    p.add_argument("--aux-task", default=None, choices=[t for t in TASKS if t != "cpsc2018"],
+                   help="also train on this PTB-XL task's labels of the same records (extra outputs, removed "
+                   "after training)")
+    p.add_argument("--aux-weight", type=float, default=defaults.aux_weight,
+                   help="weight of the auxiliary labels' BCE (default: 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -72,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
         crop=args.crop, aggregation=args.aggregation, stride=args.stride, kl_kind=args.kl_kind, w_logit=args.w_logit,
         w_feat=args.w_feat, temperature=args.temperature, train_fraction=args.train_fraction, seed=args.seed,
+        aux_task=args.aux_task, aux_weight=args.aux_weight,
     )
     path = train_task(config, args.data_dir, args.out, cache_dir=args.cache, name=args.name, resume=args.resume,
                       device=args.device, progress=not args.quiet)

@@ -18,7 +18,9 @@ class TrainConfig:
     (samples at 100 Hz); ``None`` means windows without overlap (``stride = crop``), which scored the same as half
     overlap on fold 9 at 1.75 times fewer forward passes (docs/benchmarks.md 2.5). ``train_fraction`` < 1
     keeps a seeded share of the training records (learning curves). ``model_overrides`` are fields of the model's
-    configuration (ablations: ``exchange=False``, ``attention=False``, ``single_branch="hr"``).
+    configuration (ablations: ``exchange=False``, ``attention=False``, ``single_branch="hr"``). ``aux_task`` adds
+    a second PTB-XL task's labels of the same records as extra outputs, trained with weight ``aux_weight`` on
+    their BCE and removed from the heads after training (the served network predicts ``task`` only).
 
     Examples
     --------
@@ -46,6 +48,8 @@ class TrainConfig:
     w_feat: float = 0.01
     temperature: float = 4.0
     train_fraction: float = 1.0
+    aux_task: str | None = None
+    aux_weight: float = 1.0
     seed: int = 0
     val_fold: int = 9
     test_fold: int = 10
@@ -59,6 +63,12 @@ class TrainConfig:
             raise ValueError(f"stride must be 1 to {self.crop} (the window), not {self.stride}")
         if not 0 < self.train_fraction <= 1:
             raise ValueError("train_fraction must be in (0, 1]")
+        if self.aux_task is not None:
+            if self.dataset != "ptbxl" or self.aux_task not in TASKS or self.aux_task in ("cpsc2018", self.task):
+                raise ValueError(f"aux_task must be a PTB-XL task other than {self.task!r} on the ptbxl dataset, "
+                                 f"not {self.aux_task!r}")
+            if self.aux_weight <= 0:
+                raise ValueError(f"aux_weight must be positive, not {self.aux_weight}")
 
     def policy(self):
         """The input policy at test time that matches the training crops."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,8 @@ class TaskData:
 
     ``excluded`` lists classes of the task left out of the model's head, with the reason. ``first_label`` is each
     record's first label as a column of ``y`` where the dataset ranks labels (CPSC2018, for its challenge score).
+    ``aux_classes`` and ``y_aux`` are auxiliary labels of the same records (another task's), trained on beside
+    ``y`` and never served (:func:`add_auxiliary_labels`).
     """
 
     classes: list[str]
@@ -30,12 +32,16 @@ class TaskData:
     ids: np.ndarray
     excluded: dict[str, str] = field(default_factory=dict)
     first_label: np.ndarray | None = None
+    aux_classes: list[str] = field(default_factory=list)
+    y_aux: np.ndarray | None = None
 
     def subset(self, mask: np.ndarray) -> TaskData:
         index = np.flatnonzero(mask)
         first = None if self.first_label is None else self.first_label[index]
+        y_aux = None if self.y_aux is None else self.y_aux[index]
         return TaskData(self.classes, self.class_names, [self.signals[i] for i in index], self.y[index],
-                        self.folds[index], self.ids[index], dict(self.excluded), first)
+                        self.folds[index], self.ids[index], dict(self.excluded), first, list(self.aux_classes),
+                        y_aux)
 
 
 def _ptbxl_labels(index, task: str, classes: list[str] | None):
@@ -114,6 +120,42 @@ def load_task_data(
         ids=ids,
         excluded=excluded,
     )
+
+
+def add_auxiliary_labels(
+    data: TaskData,
+    aux_task: str,
+    data_dir: str | Path,
+    *,
+    train_folds: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8),
+) -> TaskData:
+    """Return ``data`` with the PTB-XL labels of ``aux_task`` for the same records, as auxiliary targets.
+
+    The auxiliary classes are those of ``aux_task`` with a positive among ``data``'s records of ``train_folds``;
+    a record without any of them gets a row of zeros. Fine-grained labels (subdiagnostic under superdiagnostic)
+    give the shared layers more to learn from the same records; the auxiliary outputs are dropped after training.
+
+    Examples
+    --------
+    >>> data = load_task_data("ptbxl", "superdiagnostic", "data", cache_dir="cache/ptbxl-100hz")  # doctest: +SKIP
+    >>> add_auxiliary_labels(data, "subdiagnostic", "data").y_aux.shape  # doctest: +SKIP
+    (2931, 23)
+    """
+    from mrm.data.ptbxl import load_ptbxl
+
+    if aux_task == "cpsc2018":
+        raise ECGInputError("cpsc2018 cannot be an auxiliary task; choose a PTB-XL task such as subdiagnostic.")
+    index = load_ptbxl(dataset_folder(data_dir, "ptbxl")).filter(ecg_ids=[int(i) for i in data.ids],
+                                                                  with_signal=False)
+    labels = index.labels_for_task(aux_task)
+    row_of = {int(r): k for k, r in enumerate(labels.ids)}
+    y_all = np.zeros((len(data.ids), len(labels.classes)), np.float32)
+    for k, record in enumerate(data.ids):
+        if int(record) in row_of:
+            y_all[k] = labels.y[row_of[int(record)]]
+    keep = y_all[np.isin(data.folds, train_folds)].any(axis=0)
+    return replace(data, aux_classes=[c for c, ok in zip(labels.classes, keep, strict=True) if ok],
+                   y_aux=y_all[:, keep])
 
 
 def _cpsc2018_task_data(task: str, data_dir: str | Path, cache_dir: str | Path | None, classes: list[str] | None,

@@ -26,9 +26,10 @@ from tqdm.auto import tqdm
 from mrm import __version__
 from mrm.data.preprocess import Standardizer
 from mrm.evaluate import macro_auc
-from mrm.evaluate.predict import predict_records
+from mrm.evaluate.predict import RecordProbabilities, predict_records
 from mrm.model import create_model
 from mrm.model.losses import MutualLoss
+from mrm.model.narrow import keep_first_classes, split_classes
 from mrm.train.config import TrainConfig
 from mrm.train.data import TaskData
 
@@ -131,13 +132,16 @@ def fit(
     standardizer = Standardizer.fit([data.signals[i] for i in train_index])
     train_signals = [standardizer.transform(data.signals[i]) for i in train_index]
     val_signals = [standardizer.transform(data.signals[i]) for i in val_index]
-    y_train = torch.from_numpy(data.y[train_index])
+    n_classes = len(data.classes)
+    y_fit = data.y if data.y_aux is None else np.concatenate([data.y, data.y_aux], axis=1)
+    y_train = torch.from_numpy(y_fit[train_index])
     y_val = data.y[val_index]
     sampler = _CropSampler(train_signals, config.crop)
 
     torch.manual_seed(config.seed)
-    model = create_model(config.model, len(data.classes), **config.model_overrides).to(dev)
+    model = create_model(config.model, y_fit.shape[1], **config.model_overrides).to(dev)
     loss_fn = MutualLoss(config.w_logit, config.w_feat, config.temperature, config.kl_kind).to(dev)
+    aux_loss_fn = MutualLoss(w_logit=0.0, w_feat=0.0).to(dev)  # the BCE of each head on the auxiliary labels
     steps_per_epoch = -(-len(train_index) // (config.batch_size * world))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -182,19 +186,29 @@ def fit(
         for start in bar:
             records = perm[start : start + config.batch_size]
             x = sampler.batch(records, rng).to(dev)
-            terms = loss_fn(net(x), y_train[records].to(dev))
+            target = y_train[records].to(dev)
+            if data.y_aux is None:
+                terms = loss_fn(net(x), target)
+                total = terms.total
+            else:
+                main, aux = split_classes(net(x), n_classes)
+                terms = loss_fn(main, target[:, :n_classes])
+                aux_bce = aux_loss_fn(aux, target[:, n_classes:]).total
+                total = terms.total + config.aux_weight * aux_bce
+                totals["bce_aux"] = totals.get("bce_aux", 0.0) + float(aux_bce.detach())
             optimizer.zero_grad(set_to_none=True)
-            terms.total.backward()
+            total.backward()
             optimizer.step()
             if scheduler.last_epoch < scheduler.total_steps:
                 scheduler.step()
-            for key, value in terms.as_floats().items():
+            for key, value in {**terms.as_floats(), "total": float(total.detach())}.items():
                 totals[key] = totals.get(key, 0.0) + value
             n_batches += 1
-            bar.set_postfix(loss=f"{terms.total.item():.3f}")
+            bar.set_postfix(loss=f"{total.item():.3f}")
         if rank != 0:
             continue
         probs = predict_records(model, val_signals, config.policy())
+        probs = RecordProbabilities(*(p if p is None else p[:, :n_classes] for p in (probs.fused, probs.hr, probs.lr)))
         auc = macro_auc(y_val, probs.fused).macro
         entry = {"epoch": epoch + 1, "seconds": round(time.perf_counter() - tick, 1), "val_auc": round(auc, 5),
                  **{f"loss_{k}": round(v / max(n_batches, 1), 5) for k, v in totals.items()}}
@@ -220,6 +234,8 @@ def fit(
         dist.barrier()
     if best["state"] is not None:
         model.load_state_dict(best["state"])
+    if data.y_aux is not None:
+        keep_first_classes(model, n_classes)
     model.eval()
     seconds = sum(h["seconds"] for h in history) if history else time.perf_counter() - started
     return FitResult(model.cpu(), standardizer, best["epoch"], float(best["auc"]), history, round(seconds, 1),

@@ -30,7 +30,7 @@ from mrm.train.card import (
     save_weights,
 )
 from mrm.train.config import TrainConfig
-from mrm.train.data import TaskData, load_task_data
+from mrm.train.data import TaskData, add_auxiliary_labels, load_task_data
 from mrm.train.loop import describe_run, fit, pick_device
 
 
@@ -65,6 +65,8 @@ def train_task(
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir(config.dataset)
     version = code_version()  # the code that trains, not whatever HEAD is when the run ends
     data = load_task_data(config.dataset, config.task, data_dir, cache_dir=cache_dir)
+    if config.aux_task is not None:
+        data = add_auxiliary_labels(data, config.aux_task, data_dir)
     result = fit(config, data, out, resume=resume, device=device, progress=progress, log=log)
     if int(torch.distributed.get_rank() if torch.distributed.is_initialized() else 0) != 0:
         return out
@@ -86,6 +88,7 @@ def train_task(
         **_threshold_fields(data.classes, thresholds),
         **_flag_fields(tuned.p_val),
         "classes_excluded": data.excluded,
+        **_auxiliary_fields(config, data),
         "fusion": "mean of the two heads' probabilities" if p_test.hr is not None else "single head",
         "standardizer": standardizer.to_dict(),
         "input_policy": policy.to_dict(),
@@ -107,6 +110,15 @@ def train_task(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     return save_weights(out / card["name"], model, card, _fold9_arrays(config.dataset, val, tuned.p_val))
+
+
+def _auxiliary_fields(config: TrainConfig, data: TaskData) -> dict:
+    if config.aux_task is None:
+        return {}
+    return {"auxiliary_labels": {
+        "task": config.aux_task, "classes": data.aux_classes, "weight": config.aux_weight,
+        "note": "trained on as extra outputs of the heads (BCE of each head) and removed after training; "
+                "the network served predicts the classes above only"}}
 
 
 @dataclass
