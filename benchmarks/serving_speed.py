@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mrm.data import load_ptbxl  # noqa: E402
+from mrm.evaluate.policy import PRECISIONS  # noqa: E402
 from mrm.evaluate.predict import FORWARD_BATCH  # noqa: E402
 from mrm.infer.batch import predict_paths  # noqa: E402
 from mrm.infer.explain import attention_maps, attribute, explain  # noqa: E402
@@ -96,7 +97,7 @@ def main() -> int:
     parser.add_argument("--batch-sweep", type=int, nargs="*", default=None, metavar="N",
                         help="also time the throughput run with these windows per forward pass (default when given "
                         "without values: 16 32 64 128 256)")
-    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
                         help="arithmetic of the predictions (explanations' attributions stay float32)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args()

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mrm.data.recording import LEADS, Recording
-from mrm.evaluate.predict import InputPolicy
+from mrm.evaluate.policy import InputPolicy
 from mrm.infer.explain import AttentionMaps, attention_maps, attribute, explain, place_windows
 from mrm.infer.faithfulness import deletion_test, random_mask, top_mask
 from mrm.infer.predictor import Predictor, minimal_card

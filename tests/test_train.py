@@ -484,3 +484,24 @@ def test_cli_evaluate_prints_a_zero_f1_as_zero(superdiag: Path, root: Path, ptbx
     assert main(["evaluate", "--weights", str(weights), "--data-dir", str(root), "--cache", str(ptbxl_cache),
                  "--n-boot", "20"]) == 0
     assert "macro F1 at fold-9 thresholds 0.000" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"window": 250, "stride": 300}, "skip signal"),
+    ({"window": 250, "stride": 0}, "stride must be 1 to 250"),
+    ({"window": 0, "stride": 0}, "window"),
+    ({"aggregation": "median"}, "aggregation"),
+])
+def test_input_policy_refuses_what_it_cannot_apply(kwargs: dict, match: str):
+    from mrm.evaluate.policy import InputPolicy
+
+    with pytest.raises(ValueError, match=match):
+        InputPolicy(**kwargs)
+
+
+def test_train_config_checks_its_policy():
+    with pytest.raises(ValueError, match="stride must be 1 to 250"):
+        TrainConfig(stride=300)
+    with pytest.raises(ValueError, match="aggregation"):
+        TrainConfig(aggregation="median")
+    assert TrainConfig(crop=1000, stride=500).policy().stride == 500

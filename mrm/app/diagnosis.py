@@ -275,7 +275,7 @@ def diagnosis_rows(prediction: Prediction, truth: GroundTruth | None = None) -> 
     Examples
     --------
     >>> from mrm.infer.predictor import ClassPrediction
-    >>> from mrm.evaluate.predict import InputPolicy
+    >>> from mrm.evaluate.policy import InputPolicy
     >>> pred = Prediction("r", None, "m", "t", [ClassPrediction("A", "a", 0.2, 0.5, False, 0.1, 0.3),
     ...     ClassPrediction("B", "b", 0.9, 0.5, True, 0.95, 0.85)], 0.2, "A", True, 100.0, 10.0, InputPolicy(), [])
     >>> rows = diagnosis_rows(pred, GroundTruth({"A": Truth(True, "A"), "B": Truth(False)}))
@@ -352,7 +352,7 @@ def disagreement_text(prediction: Prediction) -> str:
     Examples
     --------
     >>> from mrm.infer.predictor import ClassPrediction
-    >>> from mrm.evaluate.predict import InputPolicy
+    >>> from mrm.evaluate.policy import InputPolicy
     >>> pred = Prediction("r", None, "m", "t", [ClassPrediction("MI", "myocardial infarction", 0.5, 0.5, True,
     ...     0.8, 0.2)], 0.6, "MI", True, 100.0, 10.0, InputPolicy(), [])
     >>> disagreement_text(pred)

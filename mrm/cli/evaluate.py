@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from mrm.evaluate.policy import PRECISIONS
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -28,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stride", type=int, default=None,
                    help="window stride in samples at 100 Hz instead of the card's (a what-if for serving; "
                    "250 = 2.5-s windows without overlap)")
-    p.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+    p.add_argument("--precision", choices=PRECISIONS, default="float32",
                    help="arithmetic of the forward passes (bfloat16: what `mrm predict --precision bfloat16` costs)")
     p.add_argument("--json", dest="json_out", default=None, help="write the full report to this file ('-': stdout)")
     p.set_defaults(func=run)

@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from mrm.evaluate.policy import PRECISIONS
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -29,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["json", "csv"], default="json", help="output format (default: json)")
     p.add_argument("--out", default=None, help="output file (default: stdout)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the network (default: torch's)")
-    p.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+    p.add_argument("--precision", choices=PRECISIONS, default="float32",
                    help="arithmetic of the network: float32 (default, the card's numbers) or bfloat16 (about 1.8x "
                    "faster on CPUs with AVX-512 BF16, probabilities within about 0.01)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no per-file messages")

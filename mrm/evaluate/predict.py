@@ -16,29 +16,7 @@ import torch
 from torch import nn
 
 from mrm.data.preprocess import aggregate_windows, make_windows
-
-
-@dataclass(frozen=True)
-class InputPolicy:
-    """How a record becomes model input; stored in every weight card and applied exactly by the Predictor.
-
-    Examples
-    --------
-    >>> InputPolicy(window=250, stride=125).to_dict()
-    {'fs': 100.0, 'window': 250, 'stride': 125, 'aggregation': 'max'}
-    """
-
-    window: int = 250
-    stride: int = 125
-    aggregation: str = "max"
-    fs: float = 100.0
-
-    def to_dict(self) -> dict:
-        return {"fs": self.fs, "window": self.window, "stride": self.stride, "aggregation": self.aggregation}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> InputPolicy:
-        return cls(int(data["window"]), int(data["stride"]), str(data["aggregation"]), float(data["fs"]))
+from mrm.evaluate.policy import PRECISIONS, InputPolicy
 
 
 @dataclass(frozen=True)
@@ -54,10 +32,6 @@ class RecordProbabilities:
 #: in cache; `python benchmarks/serving_speed.py --batch-sweep` measures it).
 FORWARD_BATCH = 64
 
-#: Arithmetic of the forward pass: ``float32`` (default; what the cards' numbers are computed with) or ``bfloat16``
-#: (opt-in autocast: about 1.8 times faster on a CPU with AVX-512 BF16, probabilities within about 0.01; slower
-#: where the CPU lacks it). docs/benchmarks.md section 2.5 measures both.
-PRECISIONS = ("float32", "bfloat16")
 
 
 @torch.inference_mode()

@@ -17,7 +17,7 @@ from torch import nn
 
 from mrm.data.preprocess import Standardizer
 from mrm.errors import ECGInputError
-from mrm.evaluate.predict import InputPolicy
+from mrm.evaluate.policy import InputPolicy
 from mrm.model import create_model
 
 CARD_FORMAT = 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from mrm.evaluate.policy import InputPolicy
+
 #: PTB-XL benchmark tasks, plus the CPSC2018 label set (nine PTB-XL statements).
 TASKS = ("all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm", "cpsc2018")
 
@@ -59,8 +61,7 @@ class TrainConfig:
             raise ValueError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
         if self.crop not in (250, 1000):
             raise ValueError("crop must be 250 (2.5-s crops) or 1000 (whole 10-s records)")
-        if self.stride is not None and not 0 < self.stride <= self.crop:
-            raise ValueError(f"stride must be 1 to {self.crop} (the window), not {self.stride}")
+        self.policy()  # checks the stride and aggregation against the crop
         if not 0 < self.train_fraction <= 1:
             raise ValueError("train_fraction must be in (0, 1]")
         if self.aux_task is not None:
@@ -72,8 +73,6 @@ class TrainConfig:
 
     def policy(self):
         """The input policy at test time that matches the training crops."""
-        from mrm.evaluate.predict import InputPolicy
-
         return InputPolicy(window=self.crop, stride=self.stride or self.crop, aggregation=self.aggregation)
 
     def to_dict(self) -> dict:

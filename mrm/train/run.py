@@ -193,16 +193,17 @@ def set_stride(
     from mrm.evaluate.auc import macro_auc
 
     model, card = load_weights(weights)
-    if not 0 < stride <= card["input_policy"]["window"]:
-        raise ECGInputError(f"{weights}: a stride of {stride} samples would skip signal between windows of "
-                            f"{card['input_policy']['window']}; choose 1 to {card['input_policy']['window']}.")
+    old = card_policy(card)
+    try:
+        new = replace(old, stride=stride)
+    except ValueError as err:
+        raise ECGInputError(f"{weights}: {err}; choose another --stride.") from None
     dataset = card["training_data"]["dataset"]
     val_fold, test_fold = card["training_data"]["val_fold"], card["training_data"]["test_fold"]
     data = load_task_data(dataset, card["task"], data_dir, cache_dir=cache_dir, classes=card["classes"],
                           folds=(val_fold, test_fold))
     val, test = data.subset(data.folds == val_fold), data.subset(data.folds == test_fold)
-    old, standardizer = card_policy(card), card_standardizer(card)
-    new = replace(old, stride=stride)
+    standardizer = card_standardizer(card)
     tuned = _tune_and_test(model, standardizer, new, val, test, card["classes"])
     val_auc = round(macro_auc(val.y, tuned.p_val.fused).macro, 5)
     history = card.get("input_policy_history", [])

@@ -34,7 +34,7 @@ def probability_figure(prediction: Prediction, *, top: int | None = 15, height: 
 
     Examples
     --------
-    >>> from mrm.evaluate.predict import InputPolicy
+    >>> from mrm.evaluate.policy import InputPolicy
     >>> from mrm.infer.predictor import ClassPrediction
     >>> pred = Prediction("r", None, "m", "t", [ClassPrediction("MI", "myocardial infarction", 0.5, 0.4, True,
     ...     0.8, 0.2), ClassPrediction("NORM", "normal ECG", 0.1, 0.6, False, 0.1, 0.1)], 0.6, "MI", True, 100.0,
