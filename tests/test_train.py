@@ -505,3 +505,55 @@ def test_train_config_checks_its_policy():
     with pytest.raises(ValueError, match="aggregation"):
         TrainConfig(aggregation="median")
     assert TrainConfig(crop=1000, stride=500).policy().stride == 500
+
+
+# (e) weight averaging -------------------------------------------------------------------------------------------
+
+
+def test_averaged_model_is_the_exponential_average_by_hand():
+    from mrm.train.loop import _averaged_model
+
+    assert _averaged_model(torch.nn.Linear(2, 1), 0.0) is None
+    net = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.BatchNorm1d(1))
+    averaged = _averaged_model(net, 0.9)
+    first = {k: v.clone().float() for k, v in net.state_dict().items()}
+    with torch.no_grad():
+        net[0].weight.add_(1.0)
+        net[1].running_mean.fill_(2.0)
+    averaged.update_parameters(net)  # the first update copies, the second averages
+    with torch.no_grad():
+        net[0].weight.add_(1.0)
+        net[1].running_mean.fill_(4.0)
+    averaged.update_parameters(net)
+    got = averaged.module.state_dict()
+    assert torch.allclose(got["0.weight"], 0.9 * (first["0.weight"] + 1) + 0.1 * (first["0.weight"] + 2))
+    assert torch.allclose(got["1.running_mean"], torch.tensor([0.9 * 2.0 + 0.1 * 4.0]))
+    with pytest.raises(ValueError, match="ema must be a decay"):
+        TrainConfig(ema=1.0)
+
+
+def test_weight_averaging_is_selected_and_resumes(root: Path, ptbxl_cache: Path, tmp_path: Path):
+    config = TrainConfig(task="superdiagnostic", model="tiny", epochs=2, batch_size=16, train_fraction=0.3, ema=0.9)
+    data = load_task_data("ptbxl", config.task, root, cache_dir=ptbxl_cache)
+    whole = fit(config, data, tmp_path / "whole", progress=False, log=lambda _: None)
+    plain = fit(TrainConfig(**{**config.to_dict(), "ema": 0.0}), data, tmp_path / "plain", progress=False,
+                log=lambda _: None)
+    # same steps, same data: only the averaging differs, and it is what was validated
+    assert [h["loss_bce"] for h in whole.history] == [h["loss_bce"] for h in plain.history]
+    assert [h["val_auc"] for h in whole.history] != [h["val_auc"] for h in plain.history]
+    ckpt = torch.load(tmp_path / "whole" / CHECKPOINT, weights_only=True)
+    assert "averaged" in ckpt and "averaged" not in torch.load(tmp_path / "plain" / CHECKPOINT, weights_only=True)
+    assert whole.history[whole.best_epoch - 1]["val_auc"] == max(h["val_auc"] for h in whole.history)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(config, data, tmp_path / "cut", progress=False, log=_StopAfter(2))
+    # after epoch 1 (the only one saved) the kept network is the average, not the last step's weights
+    first = torch.load(tmp_path / "cut" / CHECKPOINT, weights_only=True)
+    averaged_state = {k.removeprefix("module."): v for k, v in first["averaged"].items() if k != "n_averaged"}
+    assert averaged_state.keys() == first["best_state"].keys()
+    assert all(torch.equal(first["best_state"][k], averaged_state[k]) for k in averaged_state)
+    assert not all(torch.equal(first["model"][k], averaged_state[k]) for k in averaged_state)
+    resumed = fit(config, data, tmp_path / "cut", resume=True, progress=False, log=lambda _: None)
+    assert _no_seconds(resumed.history) == _no_seconds(whole.history)
+    a, b = whole.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)

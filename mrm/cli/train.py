@@ -57,6 +57,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "after training)")
     p.add_argument("--aux-weight", type=float, default=defaults.aux_weight,
                    help="weight of the auxiliary labels' BCE (default: 1)")
+    p.add_argument("--ema", type=float, default=defaults.ema,
+                   help="decay of an exponential moving average of the weights, validated and shipped instead of "
+                   "the last step's (e.g. 0.99; default: 0, off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
         crop=args.crop, aggregation=args.aggregation, stride=args.stride, kl_kind=args.kl_kind, w_logit=args.w_logit,
         w_feat=args.w_feat, temperature=args.temperature, train_fraction=args.train_fraction, seed=args.seed,
-        aux_task=args.aux_task, aux_weight=args.aux_weight,
+        aux_task=args.aux_task, aux_weight=args.aux_weight, ema=args.ema,
     )
     path = train_task(config, args.data_dir, args.out, cache_dir=args.cache, name=args.name, resume=args.resume,
                       device=args.device, progress=not args.quiet)

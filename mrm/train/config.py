@@ -22,7 +22,9 @@ class TrainConfig:
     keeps a seeded share of the training records (learning curves). ``model_overrides`` are fields of the model's
     configuration (ablations: ``exchange=False``, ``attention=False``, ``single_branch="hr"``). ``aux_task`` adds
     a second PTB-XL task's labels of the same records as extra outputs, trained with weight ``aux_weight`` on
-    their BCE and removed from the heads after training (the served network predicts ``task`` only).
+    their BCE and removed from the heads after training (the served network predicts ``task`` only). ``ema`` > 0
+    keeps an exponential moving average of the weights (and BatchNorm statistics) with that decay per optimiser
+    step; the averaged network is the one validated, selected and shipped (0: off, the last step's weights).
 
     Examples
     --------
@@ -52,6 +54,7 @@ class TrainConfig:
     train_fraction: float = 1.0
     aux_task: str | None = None
     aux_weight: float = 1.0
+    ema: float = 0.0
     seed: int = 0
     val_fold: int = 9
     test_fold: int = 10
@@ -70,6 +73,8 @@ class TrainConfig:
                                  f"not {self.aux_task!r}")
             if self.aux_weight <= 0:
                 raise ValueError(f"aux_weight must be positive, not {self.aux_weight}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be a decay in [0, 1) (0: off), not {self.ema}")
 
     def policy(self):
         """The input policy at test time that matches the training crops."""
