@@ -74,7 +74,7 @@ async def session(browser, url: str, ecg_id: int, out: Path) -> dict:
     start = time.perf_counter()
     try:
         await page.goto(f"{url}/Record")
-        picker = page.get_by_label("Record (ecg_id)")
+        picker = page.get_by_role("combobox", name="Record (ecg_id)")
         await picker.wait_for(timeout=TIMEOUT_MS)
         await picker.click()
         await page.keyboard.type(f"{ecg_id} ·")

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import CHROMIUM, CHROMIUM_ARGS, REPO, pick, print_timings, start_app
+from harness import CHROMIUM, CHROMIUM_ARGS, REPO, pick, print_timings, running_app
 
 # Drawn: plotly holds the figure of this record (its uirevision names it) and has put the traces on the page.
 DRAWN = """([record, revision]) => {
@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     sizes: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        process, url = start_app(Path(args.data_dir), Path(tmp) / "server.log")
-        try:
+        with running_app(Path(args.data_dir), Path(tmp) / "server.log") as url:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -130,9 +129,6 @@ def main(argv: list[str] | None = None) -> int:
                         sizes["switch to 12x1 + 100 Hz rows (fragment rerun)"] = frames.bytes - before
                     fresh.close()
                 browser.close()
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
     print(f"PTB-XL records at 500 Hz, 10 s (ecg_id {args.first_id}-{args.first_id + 4 * args.repeats + 1}), "
           f"data root {args.data_dir}; {args.repeats} repeats, warm server, chromium {CHROMIUM}")

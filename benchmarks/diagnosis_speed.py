@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import CHROMIUM, CHROMIUM_ARGS, REPO, pick, print_timings, start_app
+from harness import CHROMIUM, CHROMIUM_ARGS, REPO, pick, print_timings, running_app
 
 DIAGNOSIS_DRAWN = """(record) => [...document.querySelectorAll('h3')].some(h => h.innerText.startsWith(record))
     && document.querySelectorAll('[data-testid=stDataFrame]').length === 1
@@ -90,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         "pick + diagnosis + attention, 1 s reading pauses (not counted)": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
-        process, url = start_app(Path(args.data_dir), Path(tmp) / "server.log", Path(args.weights_dir))
-        try:
+        with running_app(Path(args.data_dir), Path(tmp) / "server.log", Path(args.weights_dir)) as url:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -124,9 +123,6 @@ def main(argv: list[str] | None = None) -> int:
                     results["pick + diagnosis + attention, 1 s reading pauses (not counted)"].append(
                         t_pick + t_diag + t_attn)
                 browser.close()
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
     server = server_share(Path(args.data_dir), Path(args.weights_dir), [i + 100 for i in ids[: args.repeats + 1]])
 
     print(f"PTB-XL records at 500 Hz, 10 s (ecg_id {ids[1]}-{ids[-1]}, warm-up {ids[0]}), data root {args.data_dir}, "

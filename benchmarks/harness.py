@@ -6,12 +6,13 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the benchmarks run as scripts from a checkout
 
-from mrm.app.launch import dashboard_env, start_dashboard  # noqa: E402
+from mrm.app.launch import dashboard_env, running_dashboard, start_dashboard  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -24,9 +25,14 @@ def start_app(data_dir: Path, log: Path, weights_dir: Path | None = None) -> tup
     return start_dashboard(log, env=dashboard_env(data_dir, weights_dir))
 
 
+def running_app(data_dir: Path, log: Path, weights_dir: Path | None = None) -> AbstractContextManager[str]:
+    """:func:`start_app` as a context manager: the URL inside the block, the server stopped on leaving it."""
+    return running_dashboard(log, env=dashboard_env(data_dir, weights_dir))
+
+
 def pick(page, ecg_id: int, timeout_ms: float = 30_000) -> float:
     """Choose a record in the Record page's picker; seconds until its panel shows."""
-    picker = page.get_by_label("Record (ecg_id)")
+    picker = page.get_by_role("combobox", name="Record (ecg_id)")
     picker.click()
     page.keyboard.type(f"{ecg_id} ·")
     start = time.perf_counter()

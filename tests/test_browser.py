@@ -49,7 +49,7 @@ def test_pick_a_ptbxl_record_and_see_the_12_leads(app_url, browser, tmp_path):
     page.screenshot(path=tmp_path / "home.png", full_page=True)
 
     page.get_by_role("link", name="Record", exact=True).click()
-    picker = page.get_by_label("Record (ecg_id)")
+    picker = page.get_by_role("combobox", name="Record (ecg_id)")
     picker.wait_for(timeout=30_000)
     picker.click()
     page.keyboard.type("17 ·")
@@ -134,7 +134,7 @@ def test_record_diagnosis_attention_and_the_pdf_report(model_app_url, browser, t
 
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(f"{model_app_url}/Record")
-    picker = page.get_by_label("Record (ecg_id)")
+    picker = page.get_by_role("combobox", name="Record (ecg_id)")
     picker.wait_for(timeout=60_000)
     picker.click()
     page.keyboard.type("9 ·")
