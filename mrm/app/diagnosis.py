@@ -18,7 +18,7 @@ import pandas as pd
 
 from mrm.data.recording import Recording
 from mrm.infer.batch import outcomes_to_json, write_csv
-from mrm.infer.predictor import DISAGREEMENT_FLAG, Prediction, Predictor, weights_for_task
+from mrm.infer.predictor import DISAGREEMENT_FLAG, Prediction, Predictor, branch_gap, weights_for_task
 from mrm.shipped import default_weights_dir
 from mrm.train.config import TASKS
 
@@ -251,9 +251,7 @@ class DiagnosisRow:
     @property
     def gap(self) -> float | None:
         """``|p_hr - p_lr|``: how far the two branches are apart on this class."""
-        if self.probability_hr is None or self.probability_lr is None:
-            return None
-        return abs(self.probability_hr - self.probability_lr)
+        return branch_gap(self.probability_hr, self.probability_lr)
 
     @property
     def disagree(self) -> bool:

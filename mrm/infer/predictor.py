@@ -92,6 +92,19 @@ def minimal_card(classes: Sequence[str], policy: InputPolicy | None = None) -> d
     }
 
 
+def branch_gap(probability_hr: float | None, probability_lr: float | None) -> float | None:
+    """``|p_hr - p_lr|``, or None where a network has one head.
+
+    Examples
+    --------
+    >>> round(branch_gap(0.8, 0.25), 2), branch_gap(None, 0.3)
+    (0.55, None)
+    """
+    if probability_hr is None or probability_lr is None:
+        return None
+    return abs(probability_hr - probability_lr)
+
+
 @dataclass(frozen=True)
 class ClassPrediction:
     """One class of a prediction.
@@ -121,9 +134,7 @@ class ClassPrediction:
     @property
     def gap(self) -> float | None:
         """``|p_hr - p_lr|``: how far the two branches are apart on this class (``None`` for one head)."""
-        if self.probability_hr is None or self.probability_lr is None:
-            return None
-        return abs(self.probability_hr - self.probability_lr)
+        return branch_gap(self.probability_hr, self.probability_lr)
 
     def to_dict(self) -> dict:
         return {
