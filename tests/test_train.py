@@ -527,7 +527,8 @@ def test_averaged_model_is_the_exponential_average_by_hand():
     averaged.update_parameters(net)
     got = averaged.module.state_dict()
     assert torch.allclose(got["0.weight"], 0.9 * (first["0.weight"] + 1) + 0.1 * (first["0.weight"] + 2))
-    assert torch.allclose(got["1.running_mean"], torch.tensor([0.9 * 2.0 + 0.1 * 4.0]))
+    # BatchNorm statistics are the current network's until _refit_batchnorm recomputes them for the average
+    assert torch.allclose(got["1.running_mean"], torch.tensor([4.0]))
     with pytest.raises(ValueError, match="ema must be a decay"):
         TrainConfig(ema=1.0)
 

@@ -23,8 +23,9 @@ class TrainConfig:
     configuration (ablations: ``exchange=False``, ``attention=False``, ``single_branch="hr"``). ``aux_task`` adds
     a second PTB-XL task's labels of the same records as extra outputs, trained with weight ``aux_weight`` on
     their BCE and removed from the heads after training (the served network predicts ``task`` only). ``ema`` > 0
-    keeps an exponential moving average of the weights (and BatchNorm statistics) with that decay per optimiser
-    step; the averaged network is the one validated, selected and shipped (0: off, the last step's weights).
+    keeps an exponential moving average of the weights with that decay per optimiser step, its BatchNorm
+    statistics recomputed on the training crops each epoch; the averaged network is the one validated, selected
+    and shipped (0: off, the last step's weights).
 
     Examples
     --------

@@ -95,12 +95,26 @@ class _CropSampler:
 
 
 def _averaged_model(model: torch.nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
-    """An exponential moving average of ``model``'s parameters and buffers (BatchNorm statistics), or None at 0."""
+    """An exponential moving average of ``model``'s parameters, or None at 0.
+
+    Its BatchNorm statistics are not averaged: statistics of past weights do not fit averaged weights (measured:
+    fold-9 AUC 0.55 against 0.89 after 4 epochs), so :func:`_refit_batchnorm` recomputes them before each use.
+    """
     if decay == 0:
         return None
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+
+
+def _refit_batchnorm(model: torch.nn.Module, sampler: _CropSampler, n_records: int, batch_size: int,
+                     rng: np.random.Generator, device: torch.device) -> None:
+    """BatchNorm statistics of ``model`` recomputed on one random crop of every training record (SWA's update_bn)."""
+    from torch.optim.swa_utils import update_bn
+
+    batches = [sampler.batch(records, rng).to(device) for records in np.array_split(
+        np.arange(n_records), -(-n_records // batch_size))]
+    update_bn(batches, model)
 
 
 def _atomic_save(obj: dict, path: Path) -> None:
@@ -225,6 +239,10 @@ def fit(
             bar.set_postfix(loss=f"{total.item():.3f}")
         if rank != 0:
             continue
+        if averaged is not None:
+            # crops of their own (no rank reaches 2**16), so the training crops stay those of a plain run
+            _refit_batchnorm(selected, sampler, len(train_index), config.batch_size,
+                             np.random.default_rng([config.seed, epoch, 2**16]), dev)
         probs = predict_records(selected, val_signals, config.policy())
         probs = RecordProbabilities(*(p if p is None else p[:, :n_classes] for p in (probs.fused, probs.hr, probs.lr)))
         auc = macro_auc(y_val, probs.fused).macro
