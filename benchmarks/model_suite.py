@@ -29,6 +29,8 @@ aux        superdiagnostic (softmax KL and no mutual loss) and subdiagnostic (no
 ema        superdiagnostic (the shipped softmax-KL recipe) and all (the shipped no-mutual-loss recipe) with an
            exponential moving average of the weights (``--ema 0.99``, about the last three epochs), validated and
            kept instead of the last step's weights; same switch rule as aux (0.005 on fold 9, fixed before the runs)
+seeds      the shipped superdiagnostic recipe (softmax KL) with seeds 1 and 2: how far fold 9 and fold 10 move with
+           the seed alone, the yardstick for every difference in these tables
 
 After training, every run gets the serving stride, the shipped weights are chosen and compared::
 
@@ -69,7 +71,7 @@ RECIPES = {
 }
 EPOCHS = 30
 SUITES = ["candidates", "softmax", "bernoulli", "nomutual", "baselines", "ablations", "crop", "curve", "size", "wang",
-          "tune", "aux", "ema"]
+          "tune", "aux", "ema", "seeds"]
 #: (task, auxiliary task, recipe) of the ``aux`` suite: each task with the labels one level finer.
 AUX_RUNS = (
     ("superdiagnostic", "subdiagnostic", "softmax"),
@@ -130,6 +132,9 @@ def suite(name: str) -> list[dict]:
     if name == "ema":
         return [_run("ema_softmax_superdiagnostic", "superdiagnostic", "cpu", *RECIPES["softmax"][1], "--ema", "0.99"),
                 _run("ema_nomutual_all", "all", "cpu", *RECIPES["nomutual"][1], "--ema", "0.99")]
+    if name == "seeds":
+        return [_run(f"seed{k}_softmax_superdiagnostic", "superdiagnostic", "cpu", *RECIPES["softmax"][1], "--seed",
+                     str(k)) for k in (1, 2)]
     if name == "wang":
         return [_run(f"resnet1d_wang_{t}", t, "resnet1d_wang") for t in ("superdiagnostic", "all")]
     raise SystemExit(f"unknown suite {name!r}")
@@ -282,8 +287,7 @@ def table(args: argparse.Namespace) -> None:
     print()
     print("| run | stride | fold-10 macro AUC (95% CI) | fold-9 AUC | best epoch | training time |")
     print("|---|---|---|---|---|---|")
-    for name in [r["name"] for s in ("candidates", "ablations", "crop", "curve", "size", "wang", "tune", "aux", "ema")
-                 for r in suite(s)]:
+    for name in [r["name"] for s in SUITES if s not in RECIPES and s != "baselines" for r in suite(s)]:
         card = _card(runs, name)
         if card is not None:
             print(f"| {name} | {card['input_policy']['stride']} | {_auc(card)} "
