@@ -3,7 +3,8 @@
 Each lead of the median beat gets its own QRS onset and offset (walking out from the steep part of its QRS until
 the slope meets the lead's noise floor), T-wave end and P-wave onset (the trapezium-area method of
 Vázquez-Seisdedos et al., 2011). A lead's T peak is sought near the multi-lead T peak, and when an opposite phase
-follows it (biphasic T, ST depression then T) the T end is that phase's end. The global fiducials follow analysing
+follows it (biphasic T, ST depression then T) the T end is that phase's end; a lead's T end counts only when the
+trapezium finds one for every reference window within 20 ms of the chosen one. The global fiducials follow analysing
 electrocardiographs: the QRS onset where one multi-lead detection function, the spatial velocity, rises above its
 PR-segment floor (``Settings.qrs_method``; or the earliest per-lead onset), the latest QRS offset over the leads
 (pacemaker spikes removed first; optionally the earliest / latest that a second lead confirms); the P onset and the
@@ -79,6 +80,11 @@ class Settings:
     qrs_offset_margin: float = 0.01
     #: T end: trapezium reference point this long after the steepest T-wave downslope.
     t_reference: float = 0.1
+    #: A lead's T end counts only when the trapezium also finds one inside the window for every reference window
+    #: within this distance (s) of ``t_reference``, in 10-ms steps (0: one window). A wave that meets a baseline
+    #: for one window length but not for a slightly shorter or longer one runs into a later deflection (a U wave,
+    #: drift, the next P wave); such a lead's end is left out rather than moving the global T end with the window.
+    t_stable: float = 0.02
     #: Global T end: this percentile of the leads' T ends (100 = the latest), over leads with a T wave.
     t_percentile: float = 85.0
     t_margin: float = 0.011
@@ -119,8 +125,16 @@ DEFAULT = Settings()
 # percentile): the P window (P onset, P-presence test) was fitted on its T end and keeps it, whatever the
 # T-end settings, so that tuning the QT does not move PR or the "not applicable" calls.
 _MAIN_PHASE = Settings(
-    t_reference=0.06, t_percentile=90.0, t_min_amplitude=0.03, t_anchor=0.0, t_second=0.0, t_margin=0.021
+    t_reference=0.06,
+    t_percentile=90.0,
+    t_min_amplitude=0.03,
+    t_anchor=0.0,
+    t_second=0.0,
+    t_margin=0.021,
+    t_stable=0.0,
 )
+# Step (s) between the reference windows the T-end stability test tries (``Settings.t_stable``).
+_T_STABLE_STEP = 0.01
 
 
 @dataclass
@@ -459,11 +473,34 @@ def _t_end(
         return None, amplitude
     slope = np.gradient(y)
     tm = tp + int(np.argmax(-sign * slope[tp:hi]))
-    tr = min(tm + s(settings.t_reference), end)
-    if tr - tm < 3:
+    edge = _trapezium_end(sign * y, tm, min(tm + s(settings.t_reference), end))
+    if edge is None:
         return None, amplitude
-    edge = _trapezium(sign * y, tm, tr)
-    return (None if edge == tr else edge), amplitude
+    if settings.t_stable > 0:
+        steps = int(round(settings.t_stable / _T_STABLE_STEP))
+        for k in range(-steps, steps + 1):
+            window = settings.t_reference + k * _T_STABLE_STEP
+            if k and window > 0 and _trapezium_end(sign * y, tm, min(tm + s(window), end)) is None:
+                return None, amplitude
+    return edge, amplitude
+
+
+def _trapezium_end(y: np.ndarray, tm: int, tr: int) -> int | None:
+    """The trapezium edge of a wave decaying from ``tm``, with reference point ``tr``; None when the area peaks at
+    ``tr`` itself (the wave met no baseline inside the window) or the window is under 3 samples.
+
+    Examples
+    --------
+    >>> y = np.r_[np.linspace(1.0, 0.0, 21), np.zeros(30)]  # a linear decay reaching its baseline at sample 20
+    >>> _trapezium_end(y, 0, 40)
+    20
+    >>> _trapezium_end(y, 0, 15) is None  # a window ending before the baseline finds no edge
+    True
+    """
+    if tr - tm < 3:
+        return None
+    edge = _trapezium(y, tm, tr)
+    return None if edge == tr else edge
 
 
 def _p_anchor(y: np.ndarray, qon: int, start: int, fs: float) -> int | None:
