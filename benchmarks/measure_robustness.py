@@ -11,6 +11,7 @@ to the records' rhythm statements (AFIB, AFLT, PACE), and, for PTB-XL, our front
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 import traceback
@@ -33,6 +34,7 @@ def run(name: str, records: list, load, axis_class=None) -> str:
     axes: dict[str, list[float]] = {}
     statuses: dict[str, Counter] = {}
     reasons: Counter = Counter()
+    examples: dict[str, str] = {}
     failures, seconds = [], []
     for record in records:
         recording = load(record)
@@ -51,7 +53,10 @@ def run(name: str, records: list, load, axis_class=None) -> str:
         for value in m.all():
             statuses.setdefault(value.name, Counter())[value.status] += 1
             if value.status == "not measurable":
-                reasons[f"{value.name}: {value.reason}"] += 1
+                # Reasons quote the values found; counted by their wording, one example kept for each.
+                kind = f"{value.name}: {re.sub(r'[0-9]+', 'N', value.reason)}"
+                reasons[kind] += 1
+                examples.setdefault(kind, f"{value.name}: {value.reason}")
     s = np.array(seconds) * 1000
     lines = [
         f"### {name}: {len(records)} records, {len(failures)} exceptions",
@@ -63,8 +68,11 @@ def run(name: str, records: list, load, axis_class=None) -> str:
         lines.append(
             f"| {value} | {counts['measured']} | {counts['not measurable']} | {counts['not applicable']} |"
         )
-    lines += ["", "Most frequent reasons for \"not measurable\":", ""]
-    lines += [f"- {count} x {reason}" for reason, count in reasons.most_common(8)]
+    lines += ["", "Reasons for \"not measurable\" (N: the value quoted varies; one example each):", ""]
+    lines += [
+        f"- {count} x {kind}" + (f" (e.g. {examples[kind].split(': ', 1)[1]})" if examples[kind] != kind else "")
+        for kind, count in reasons.most_common()
+    ]
     if len(s):
         lines += [
             "",
