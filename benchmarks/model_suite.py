@@ -28,7 +28,8 @@ aux        superdiagnostic (softmax KL and no mutual loss) and subdiagnostic (no
            a run replaces the shipped file only if it beats it on fold 9 by 0.005 or more (fixed before the runs)
 ema        superdiagnostic (the shipped softmax-KL recipe) and all (the shipped no-mutual-loss recipe) with an
            exponential moving average of the weights (``--ema 0.99``, about the last three epochs), validated and
-           kept instead of the last step's weights; same switch rule as aux (0.005 on fold 9, fixed before the runs)
+           kept instead of the last step's weights; same switch rule as aux (0.005 on fold 9, fixed before the runs);
+           superdiagnostic also with seed 1, beside the ``seeds`` suite
 seeds      the shipped superdiagnostic recipe (softmax KL) with seeds 1 and 2: how far fold 9 and fold 10 move with
            the seed alone, the yardstick for every difference in these tables
 
@@ -131,6 +132,8 @@ def suite(name: str) -> list[dict]:
                 for t, aux, recipe in AUX_RUNS]
     if name == "ema":
         return [_run("ema_softmax_superdiagnostic", "superdiagnostic", "cpu", *RECIPES["softmax"][1], "--ema", "0.99"),
+                _run("ema_seed1_softmax_superdiagnostic", "superdiagnostic", "cpu", *RECIPES["softmax"][1], "--ema",
+                     "0.99", "--seed", "1"),
                 _run("ema_nomutual_all", "all", "cpu", *RECIPES["nomutual"][1], "--ema", "0.99")]
     if name == "seeds":
         return [_run(f"seed{k}_softmax_superdiagnostic", "superdiagnostic", "cpu", *RECIPES["softmax"][1], "--seed",
