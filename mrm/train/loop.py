@@ -114,7 +114,8 @@ def _refit_batchnorm(model: torch.nn.Module, sampler: _CropSampler, n_records: i
 
     batches = [sampler.batch(records, rng).to(device) for records in np.array_split(
         np.arange(n_records), -(-n_records // batch_size))]
-    update_bn(batches, model)
+    with torch.no_grad():  # update_bn runs the forward passes with autograd on; the statistics need no graph
+        update_bn(batches, model)
 
 
 def _atomic_save(obj: dict, path: Path) -> None:
