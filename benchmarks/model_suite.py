@@ -37,13 +37,15 @@ After training, every run gets the serving stride, the shipped weights are chose
 
     python benchmarks/model_suite.py retune --suite ablations crop curve size wang --data-dir data
     python benchmarks/model_suite.py choose --stride 250 --data-dir data --runs runs --ship weights
+    python benchmarks/model_suite.py switch --suite ema aux --data-dir data --runs runs --weights weights --ship
     python benchmarks/model_suite.py paired --data-dir data --runs runs --weights weights
     python benchmarks/model_suite.py table --runs runs --weights weights
 
 ``choose`` gives every candidate and baseline run the serving stride (``mrm retune``: thresholds and fold-10
 report redone under it), picks per task the candidate with the best fold-9 macro AUC (fold 10 is never looked at)
 and copies it into ``--ship`` as ``mrm_TASK``; ``paired`` runs the paired bootstrap of each shipped file against
-the baseline on fold 10.
+the baseline on fold 10. ``switch`` then compares the runs of the ``ema`` and ``aux`` suites with the shipped file of
+their task on fold 9 and replaces it only at a gain of ``SWITCH_GAIN`` (0.005) or more.
 """
 
 from __future__ import annotations
@@ -251,14 +253,52 @@ def choose(args: argparse.Namespace) -> None:
             _ship(runs / best / f"{best}.pt", Path(args.ship) / f"mrm_{t}", scores)
 
 
-def _ship(weights: Path, stem: Path, scores: dict[str, float]) -> None:
+def switch(args: argparse.Namespace) -> None:
+    """Replace a shipped file by a run of the suites only where it gains SWITCH_GAIN or more on fold 9.
+
+    The rule and the candidates were fixed before the runs; fold 10 is never looked at. Each candidate is compared
+    with the shipped file of its task at the same input policy (the serving stride).
+    """
+    runs, shipped = Path(args.runs), Path(args.weights)
+    print(f"fold-9 macro AUC, shipped against each candidate (switch at a gain of {SWITCH_GAIN} or more)\n")
+    print("| task | shipped | candidate | candidate fold 9 | gain | switch |")
+    print("|---|---|---|---|---|---|")
+    for t in TASKS:
+        card_path = shipped / f"mrm_{t}.json"
+        candidates = [r["name"] for s in args.suite for r in suite(s) if r["task"] == t]
+        candidates = [c for c in candidates if (runs / c / f"{c}.pt").exists()]
+        if not card_path.exists() or not candidates:
+            continue
+        base = _fold9(card_path)
+        scores = {}
+        for name in candidates:
+            _restride(runs / name / f"{name}.pt", args.stride, args)
+            scores[name] = _fold9(runs / name / f"{name}.json")
+        qualifying = {k: v for k, v in scores.items() if v - base >= SWITCH_GAIN}
+        chosen = max(qualifying, key=qualifying.get) if qualifying else None
+        for name, score in scores.items():
+            print(f"| {t} | {base:.4f} | {name} | {score:.4f} | {score - base:+.4f} | "
+                  f"{'**yes**' if name == chosen else 'no'} |", flush=True)
+        if args.ship and chosen:
+            previous = json.loads(card_path.read_text()).get("chosen_on_fold9")
+            rule = (f"replaces the shipped file when it gains {SWITCH_GAIN} or more fold-9 macro AUC "
+                    "(fixed before the runs)")
+            _ship(runs / chosen / f"{chosen}.pt", shipped / f"mrm_{t}",
+                  {f"mrm_{t} (before)": base, **scores}, rule=rule, previous=previous)
+
+
+def _ship(weights: Path, stem: Path, scores: dict[str, float],
+          rule: str = "best fold-9 macro AUC among the candidate recipes, at the card's stride",
+          previous: dict | None = None) -> None:
     """Copy a chosen run into the weights folder under the shipped name, with the fold-9 choice in its card."""
     card = json.loads(weights.with_suffix(".json").read_text())
     card.pop("copied_from", None)
     card["name"] = stem.name
-    card["chosen_on_fold9"] = {"rule": "best fold-9 macro AUC among the candidate recipes, at the card's stride",
+    card["chosen_on_fold9"] = {"rule": rule,
                                "fold9_macro_auc": {k: round(v, 5) for k, v in scores.items()},
                                "chosen": weights.stem}
+    if previous:
+        card["chosen_on_fold9"]["previous"] = previous
     stem.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(weights, stem.with_suffix(".pt"))
     shutil.copyfile(weights.with_suffix(".fold9.npz"), stem.with_suffix(".fold9.npz"))
@@ -337,6 +377,15 @@ def main() -> None:
     p.add_argument("--runs", default="runs")
     p.add_argument("--ship", default=None, help="copy each task's chosen run here as mrm_TASK (e.g. weights)")
     p.set_defaults(func=choose)
+    p = sub.add_parser("switch", help="replace shipped files by runs that gain SWITCH_GAIN on fold 9 (ema, aux)")
+    p.add_argument("--suite", nargs="+", required=True, choices=SUITES)
+    p.add_argument("--stride", type=int, default=250, help="serving stride, samples at 100 Hz (default: 250)")
+    p.add_argument("--data-dir", default="data")
+    p.add_argument("--cache", default=None)
+    p.add_argument("--runs", default="runs")
+    p.add_argument("--weights", default="weights")
+    p.add_argument("--ship", action="store_true", help="copy the qualifying runs over the shipped files")
+    p.set_defaults(func=switch)
     p = sub.add_parser("paired", help="paired bootstrap of the shipped weights against the baseline on fold 10")
     p.add_argument("--data-dir", default="data")
     p.add_argument("--cache", default=None)
