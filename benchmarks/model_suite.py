@@ -284,7 +284,7 @@ def switch(args: argparse.Namespace) -> None:
             rule = (f"replaces the shipped file when it gains {SWITCH_GAIN} or more fold-9 macro AUC "
                     "(fixed before the runs)")
             _ship(runs / chosen / f"{chosen}.pt", shipped / f"mrm_{t}",
-                  {f"mrm_{t} (before)": base, **scores}, rule=rule, previous=previous)
+                  {(previous or {}).get("chosen", f"mrm_{t} before"): base, **scores}, rule=rule, previous=previous)
 
 
 def _ship(weights: Path, stem: Path, scores: dict[str, float],

@@ -163,6 +163,8 @@ def _recipe(config: Mapping, policy: Mapping | None = None) -> str:
     >>> _recipe({"w_logit": 0.0, "w_feat": 0.0, "crop": 250, "epochs": 30},
     ...         {"fs": 100.0, "window": 250, "stride": 250, "aggregation": "max"})
     'BCE per head (no mutual loss), 2.5-s crops, 30 epochs; served on 2.5-s windows every 2.5 s, max over windows'
+    >>> _recipe({"w_logit": 0.0, "w_feat": 0.0, "crop": 250, "epochs": 30, "ema": 0.99})
+    'BCE per head (no mutual loss), 2.5-s crops, 30 epochs, weights averaged (EMA 0.99)'
     """
     if not config:
         return ""
@@ -175,6 +177,8 @@ def _recipe(config: Mapping, policy: Mapping | None = None) -> str:
     crop = config.get("crop")
     inputs = "whole 10-s records" if not crop or crop >= 1000 else f"{crop / 100:g}-s crops"
     text = f"{loss}, {inputs}, {config.get('epochs')} epochs"
+    if config.get("ema"):
+        text += f", weights averaged (EMA {config['ema']:g})"
     if policy:
         fs = float(policy["fs"])
         text += (f"; served on {policy['window'] / fs:g}-s windows every {policy['stride'] / fs:g} s, "
