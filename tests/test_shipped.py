@@ -9,8 +9,6 @@ as ``python ../shared/data/ptb-xl-extra/unpack.py data/ptb-xl`` does for users.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,16 +19,6 @@ REPO = Path(__file__).resolve().parents[1]
 TASKS = ("superdiagnostic", "all", "rhythm", "form", "subdiagnostic", "diagnostic", "cpsc2018")
 #: The cards round to 5 decimals; float32 forward passes on another CPU may move the last one.
 TOLERANCE = 2e-5
-
-
-@pytest.fixture(scope="session")
-def ptbxl_root(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import require
-
-    unpack = require(shared_data / "ptb-xl-extra" / "unpack.py", "PTB-XL's packed records (ptb-xl-extra/)")
-    root = tmp_path_factory.mktemp("ptbxl-root")
-    subprocess.run([sys.executable, str(unpack), str(root / "ptb-xl")], check=True, capture_output=True)
-    return root
 
 
 def _close(got, expected, where: str) -> None:
