@@ -33,14 +33,14 @@ from sklearn.model_selection import KFold
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `mrm` from this checkout
 
+from model_suite import SWITCH_GAIN, TASKS  # noqa: E402  (the same tasks and switch rule as the recipe choices)
+
 from mrm.evaluate import macro_auc, paired_bootstrap  # noqa: E402
 from mrm.evaluate.predict import predict_records  # noqa: E402
 from mrm.train.card import card_policy, card_standardizer, load_weights  # noqa: E402
 from mrm.train.data import load_task_data  # noqa: E402
 
-TASKS = ("superdiagnostic", "all", "rhythm", "form", "subdiagnostic", "diagnostic", "cpsc2018")
 WEIGHTS = np.round(np.linspace(0, 1, 11), 1)
-SWITCH_GAIN = 0.005
 N_SPLITS, N_REPEATS = 5, 5
 EPS = 1e-6
 

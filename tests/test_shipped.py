@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from mrm.train.config import TASKS
 from mrm.train.run import evaluate_weights
 
 REPO = Path(__file__).resolve().parents[1]
-TASKS = ("superdiagnostic", "all", "rhythm", "form", "subdiagnostic", "diagnostic", "cpsc2018")
 #: The cards round to 5 decimals; float32 forward passes on another CPU may move the last one.
 TOLERANCE = 2e-5
 
