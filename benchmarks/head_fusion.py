@@ -105,13 +105,16 @@ def head_probabilities(weights: Path, data_dir: str, fold: int, cache: str | Non
     return data.y, probs
 
 
+def _served_aucs(y: np.ndarray, probs) -> dict[str, float]:
+    """Macro AUC of the served fusion and of each head alone."""
+    return {"mean": macro_auc(y, probs.fused).macro, "HR": macro_auc(y, probs.hr).macro,
+            "LR": macro_auc(y, probs.lr).macro}
+
+
 def compare(weights: Path, data_dir: str, cache: str | None) -> dict:
     y9, p9 = head_probabilities(weights, data_dir, 9, cache)
     y10, p10 = head_probabilities(weights, data_dir, 10, cache)
-    row: dict = {"fold9": {"mean": macro_auc(y9, p9.fused).macro, "HR": macro_auc(y9, p9.hr).macro,
-                           "LR": macro_auc(y9, p9.lr).macro},
-                 "fold10": {"mean": macro_auc(y10, p10.fused).macro, "HR": macro_auc(y10, p10.hr).macro,
-                            "LR": macro_auc(y10, p10.lr).macro}}
+    row: dict = {"fold9": _served_aucs(y9, p9), "fold10": _served_aucs(y10, p10)}
     fused10 = {}
     for rule, (fit, apply) in LEARNED.items():
         row["fold9"][rule] = crossfit_auc(rule, y9, p9.hr, p9.lr)
