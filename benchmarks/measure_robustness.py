@@ -5,7 +5,8 @@
 Every PTB-XL record with a 500 Hz file and every CPSC2018 record present is measured at its own rate (500 Hz).
 Prints, per dataset: records, exceptions (any is a bug), the status counts of each measurement, the reasons
 given for "not measurable", the median / 95th percentile / maximum time per record, how the PR status relates
-to the records' rhythm statements (AFIB, AFLT, PACE), and, for PTB-XL, our frontal axis per ``heart_axis`` class.
+to the records' rhythm statements (AFIB, AFLT, PACE), how often pacing was detected with and without the PACE
+statement (pacemaker), and, for PTB-XL, our frontal axis per ``heart_axis`` class.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ RHYTHMS = ("AFIB", "AFLT", "PACE")
 
 def run(name: str, records: list, load, axis_class=None) -> str:
     pr_by_rhythm: dict[str, Counter] = {}
+    paced: dict[bool, Counter] = {True: Counter(), False: Counter()}
     axes: dict[str, list[float]] = {}
     statuses: dict[str, Counter] = {}
     reasons: Counter = Counter()
@@ -48,6 +50,7 @@ def run(name: str, records: list, load, axis_class=None) -> str:
         labels = recording.labels or {}
         rhythm = next((code for code in RHYTHMS if code in labels), "other")
         pr_by_rhythm.setdefault(rhythm, Counter())[m.pr.status] += 1
+        paced["PACE" in labels][m.paced] += 1
         if axis_class is not None and m.axis.measured and isinstance(axis_class(record), str):
             axes.setdefault(axis_class(record), []).append(m.axis.value)
         for value in m.all():
@@ -90,6 +93,18 @@ def run(name: str, records: list, load, axis_class=None) -> str:
         lines.append(
             f"| {rhythm} | {sum(counts.values())} | {counts['measured']} | {counts['not applicable']} "
             f"| {counts['not measurable']} |"
+        )
+    lines += [
+        "",
+        "Pacing detected (pacemaker stimuli before at least half of the beats) by the PACE statement:",
+        "",
+        "| PACE statement | records | paced | not paced |",
+        "|---|---|---|---|",
+    ]
+    for has_pace in (True, False):
+        counts = paced[has_pace]
+        lines.append(
+            f"| {'yes' if has_pace else 'no'} | {sum(counts.values())} | {counts[True]} | {counts[False]} |"
         )
     if axes:
         lines += ["", "Frontal QRS axis (degrees) by the dataset's axis class:", "",

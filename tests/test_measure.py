@@ -25,7 +25,7 @@ from mrm.measure import (
     Measurements,
     measure_ecg,
 )
-from mrm.measure.beats import MedianBeat, clean_signal, find_rpeaks
+from mrm.measure.beats import MedianBeat, clean_signal, find_rpeaks, paced_beats
 from mrm.measure.delineate import DEFAULT, LeadDelineation, _global_qrs, delineate_beat
 from mrm.measure.intervals import PLAUSIBLE
 
@@ -84,6 +84,39 @@ def test_atrial_fibrillation_has_no_pr_interval_but_sinus_rhythm_has_one(ludb):
     rec, _ = ludb(PINNED[0])
     m = measure_ecg(rec)
     assert m.pr.measured and m.fiducials.p_onset < m.fiducials.qrs_onset < 0 < m.fiducials.qrs_offset
+
+
+def test_paced_records_have_no_pr_interval_and_unpaced_ones_keep_theirs(ludb, ptbxl):
+    """Pacemaker stimuli before the QRS make PR "not applicable" (LUDB's experts mark no P wave in its paced
+    records); the thresholds leave PTB-XL's records without a pacemaker alone (docs/benchmarks.md, section 4)."""
+    for number in (34, 45):  # ventricular pacing; 45 also atrial pacing, in sinus rhythm per ludb.csv
+        rec, ann = ludb(number)
+        assert not ann.has_p_waves
+        m = measure_ecg(rec)
+        assert m.paced and m.pr.status == NOT_APPLICABLE and "pacemaker" in m.pr.reason, number
+        assert any("pacemaker stimuli precede" in w for w in m.warnings)
+        assert m.qrs.measured and m.qt.measured
+    for ecg_id in (143, 190, 385, 498):  # PTB-XL records with the PACE statement
+        assert "PACE" in ptbxl.metadata.at[ecg_id, "scp_codes"]
+        assert measure_ecg(ptbxl.load_record(ecg_id, fs=500)).paced, ecg_id
+    for number in PINNED:
+        m = measure_ecg(ludb(number)[0])
+        assert not m.paced and m.pr.measured, number
+    for ecg_id in (1, 2, 3, 9, 10):  # no pacemaker; 9 and 10 are noisier
+        assert "PACE" not in ptbxl.metadata.at[ecg_id, "scp_codes"]
+        assert not measure_ecg(ptbxl.load_record(ecg_id, fs=500)).paced, ecg_id
+
+
+def test_paced_beats_finds_a_stimulus_before_the_qrs_but_not_the_r_waves_own_tip():
+    x = np.zeros((12, 5000))
+    rpeaks = np.arange(500, 5000, 500)
+    for r in rpeaks:
+        x[:, r - 20 : r + 20] = np.hanning(40)  # a QRS-like bump
+    x[:, rpeaks] += 1.0  # a needle at the R peak itself: the R wave's tip, not a stimulus
+    assert not paced_beats(x, rpeaks, 500.0).any()
+    x[:, rpeaks - 60] += 0.5  # a stimulus 120 ms before each R peak
+    assert paced_beats(x, rpeaks, 500.0).all()
+    assert not paced_beats(x[:, ::5], rpeaks // 5, 100.0).any()  # at 100 Hz a stimulus cannot be told apart
 
 
 def test_cpsc2018_af_records_have_no_pr_interval(cpsc_dir):
@@ -307,8 +340,10 @@ def test_mains_hum_is_notched_at_the_frequency_given(ptbxl):
     hum = 0.2 * np.sin(2 * np.pi * 60 * rec.time()).astype(np.float32)
     hummed = rec.with_signal(rec.signal + hum, rec.fs)
     clean, right, wrong = measure_ecg(rec), measure_ecg(hummed, powerline=60.0), measure_ecg(hummed, powerline=50.0)
-    for name in ("heart_rate", "pr", "qrs", "qt"):
-        assert getattr(right, name).value == pytest.approx(getattr(clean, name).value, abs=5), name
+    # QT within 10 ms: its T end averages five trapezium windows, and in this record the two longest reach a later
+    # wave in aVL and aVF on the clean signal but not after the notch (423 against 415 ms).
+    for name, tolerance in (("heart_rate", 5), ("pr", 5), ("qrs", 5), ("qt", 10)):
+        assert getattr(right, name).value == pytest.approx(getattr(clean, name).value, abs=tolerance), name
     assert not wrong.qrs.measured or abs(wrong.qt.value - clean.qt.value) > 50
 
 
@@ -377,7 +412,7 @@ def test_a_lead_t_end_that_holds_for_one_window_length_only_is_left_out(ludb):
         reference = reference_intervals(ann).qt
         latest = replace(DEFAULT, t_percentile=100.0)
         m = measure_ecg(rec, settings=latest)
-        loose = measure_ecg(rec, settings=replace(latest, t_stable=0.0))
+        loose = measure_ecg(rec, settings=replace(latest, t_stable=0.0, t_spread_window=0.0))  # seventh round's
         assert m.lead(lead).t_offset is None and loose.lead(lead).t_offset > 0.45, number
         assert abs(m.qt.value - reference) <= 15 < 100 <= abs(loose.qt.value - reference), number
         # At the shipped percentile the record stays within the QT target either way.

@@ -23,6 +23,7 @@ from mrm.measure.beats import (
     clean_signal,
     find_rpeaks,
     median_beat,
+    paced_beats,
     remove_spikes,
     usable_leads,
 )
@@ -125,7 +126,10 @@ class Measurements:
     median_beat:
         The representative beat the intervals were read on (None when no beat was found).
     warnings:
-        What the measurement noticed (dead leads, a low sampling rate, ...), one sentence each.
+        What the measurement noticed (dead leads, a low sampling rate, pacing, ...), one sentence each.
+    paced:
+        True when pacemaker stimuli precede at least half of the beats (:func:`~mrm.measure.beats.paced_beats`);
+        PR is then "not applicable".
     """
 
     heart_rate: Measurement
@@ -142,6 +146,7 @@ class Measurements:
     leads: list[LeadDelineation] = field(default_factory=list)
     median_beat: MedianBeat | None = None
     warnings: list[str] = field(default_factory=list)
+    paced: bool = False
 
     def all(self) -> list[Measurement]:
         """The eight measurements in reporting order."""
@@ -209,11 +214,23 @@ def measure_ecg(recording: Recording, *, powerline: float = 50.0, settings: Sett
     beat = median_beat(cleaned, rpeaks, fs)
     epochs = beat_epochs(despiked, beat) if beat is not None else None
     delineation = delineate_beat(beat, epochs, settings) if beat is not None else None
-    return _report(rpeaks, fs, beat, delineation, warnings)
+    stimulated = paced_beats(cleaned, rpeaks, fs)
+    paced = len(stimulated) > 0 and 2 * int(stimulated.sum()) >= len(stimulated)
+    if paced:
+        warnings.append(
+            f"{recording.record_id}: pacemaker stimuli precede {int(stimulated.sum())} of {len(stimulated)} beats "
+            "(paced rhythm), so no PR interval is reported."
+        )
+    return _report(rpeaks, fs, beat, delineation, warnings, paced)
 
 
 def _report(
-    rpeaks: np.ndarray, fs: float, beat: MedianBeat | None, d: Delineation | None, warnings: list[str]
+    rpeaks: np.ndarray,
+    fs: float,
+    beat: MedianBeat | None,
+    d: Delineation | None,
+    warnings: list[str],
+    paced: bool = False,
 ) -> Measurements:
     rr_s = float(np.median(np.diff(rpeaks))) / fs if len(rpeaks) >= 2 else None
     if rr_s is None:
@@ -233,7 +250,7 @@ def _report(
     else:
         qrs = _interval("qrs", (d.qrs_offset - d.qrs_onset) * 1000, "QRS offset")
         qt = _qt(d, qrs, rr_s)
-        pr = _pr(d)
+        pr = _pr(d, paced)
         axis = _axis(beat, d) if qrs.measured else _not("axis", "needs a measured QRS complex")
         fiducials = Fiducials(
             p_onset=d.p_onset if pr.measured else None,
@@ -257,10 +274,22 @@ def _report(
         leads=d.leads if d is not None else _dead_leads("no beat was found"),
         median_beat=beat,
         warnings=warnings,
+        paced=paced,
     )
 
 
-def _pr(d: Delineation) -> Measurement:
+def _pr(d: Delineation, paced: bool = False) -> Measurement:
+    if paced:
+        # The stimulus-to-QRS delay of a paced rhythm is the pacemaker's programmed AV delay (or an atrial
+        # stimulus conducted at an unknown point), not a measure of AV conduction.
+        return Measurement(
+            "pr",
+            None,
+            "ms",
+            NOT_APPLICABLE,
+            "pacemaker stimuli precede the QRS complexes (paced rhythm): the delay to the QRS is set by the pacemaker",
+            _LABELS["pr"][0],
+        )
     if d.p_waves is None:
         return _not("pr", d.p_reason or "it could not be told whether P waves precede the QRS")
     if not d.p_waves:
