@@ -1,6 +1,6 @@
 """Repeatability of ``measure_ecg`` without a reference: each 10-s record measured on its two 5-s halves.
 
-    python benchmarks/measure_repeatability.py --ptbxl data/ptb-xl [--limit N] [--compare single-t-window]
+    python benchmarks/measure_repeatability.py --ptbxl data/ptb-xl [--limit N] [--compare single-t-window] [--csv F]
 
 Two halves of one resting ECG come from the same heart minutes apart at most, so their PR, QRS and QT should
 agree to within beat-to-beat variation; a large difference is a measurement that jumped (a T end taken on a
@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -51,19 +52,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="only the first N records")
     parser.add_argument("--compare", nargs="*", default=["single-t-window"], choices=sorted(VARIANTS),
                         help="settings to compare with the shipped ones")
+    parser.add_argument("--csv", type=Path, help="also write each record's differences here (ecg_id, settings, ms)")
     args = parser.parse_args(argv)
     index = load_ptbxl(args.ptbxl)
     ids = [int(i) for i in index.metadata.index[index.has_signal(500)]][: args.limit]
     names = ["shipped", *[v for v in args.compare if v != "shipped"]]
     diffs = {name: {k: [] for k in INTERVALS} for name in names}
+    rows = []
     for count, ecg_id in enumerate(ids, 1):
         recording = index.load_record(ecg_id, fs=500)
         for name in names:
-            for k, v in halves_differences(recording, VARIANTS[name]).items():
+            values = halves_differences(recording, VARIANTS[name])
+            rows.append((ecg_id, name, *values.values()))
+            for k, v in values.items():
                 if v is not None:
                     diffs[name][k].append(v)
         if count % 250 == 0:
             print(f"{count}/{len(ids)} records", file=sys.stderr, flush=True)
+    if args.csv:
+        pd.DataFrame(rows, columns=["ecg_id", "settings", *INTERVALS]).to_csv(args.csv, index=False)
     print(f"PTB-XL records: {len(ids)} (500 Hz), each measured on its first and its last 5 s\n")
     print("| settings | interval | measured in both | SD of difference (ms) | median abs (ms) | > 30 ms | > 60 ms |")
     print("|---|---|---|---|---|---|---|")

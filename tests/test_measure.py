@@ -241,6 +241,20 @@ def test_a_first_beat_neurokit2_skips_in_every_lead_is_found(ptbxl):
     assert measure_ecg(rec.with_signal(flat_start, rec.fs)).rpeaks[0] > 400
 
 
+def test_a_premature_beat_after_each_dominant_beat_stays_out_of_the_median_beat(ptbxl_root):
+    """PTB-XL ecg_id 7577 (PVCs): in its first 5 s most dominant beats are followed by a PVC about 450 ms later.
+    The median beat once included those PVCs after the T wave and its T end was found on them (QT 594 ms against
+    410 ms in the last 5 s); each beat's window now stops 70 ms before the next beat's R peak."""
+    from mrm.data import load_ptbxl
+
+    rec = load_ptbxl(ptbxl_root / "ptb-xl").load_record(7577, fs=500)
+    assert "PVC" in rec.labels
+    half = rec.signal.shape[1] // 2
+    first = measure_ecg(replace(rec, signal=rec.signal[:, :half]))
+    whole = measure_ecg(rec)
+    assert first.qt.measured and abs(first.qt.value - whole.qt.value) <= 20, (first.qt, whole.qt)
+
+
 def test_tall_t_waves_do_not_double_the_heart_rate(ptbxl):
     rec = ptbxl.load_record(446, fs=500)  # PTB-XL ecg_id 446: NeuroKit2 on lead II counts T waves as beats
     lead_ii = nk.ecg_clean(rec.lead("II"), sampling_rate=rec.fs)

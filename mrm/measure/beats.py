@@ -39,6 +39,9 @@ PACE_MIN_RATIO = 50.0
 # Median-beat window around the fiducial (s): long enough for a long PR before and a long QT after.
 _PRE_S = 0.60
 _POST_S = 0.80
+# Each beat's window ends this long (s) before the next beat's R peak (about its QRS onset; the T-end search stops
+# no later either, at RR - 0.22 s or 0.35 s), so a premature beat (a PVC in bigeminy) never enters the median.
+_NEXT_BEAT_S = 0.07
 # Beats whose QRS correlates less than this with the template (PVCs, artefacts) stay out of the median beat.
 _MIN_CORRELATION = 0.90
 # Half-width (s) of the QRS window used to compare and align beats.
@@ -266,7 +269,8 @@ def median_beat(signal: np.ndarray, rpeaks: np.ndarray, fs: float) -> MedianBeat
     """The median beat of a cleaned 12-lead signal: dominant beats, aligned on their QRS, sample-wise median.
 
     Beats whose multi-lead QRS correlates less than 0.9 with a first median (ectopic beats, artefacts) are left
-    out, unless that would leave fewer than half of them. Returns None with no beat.
+    out, unless that would leave fewer than half of them. Each beat's window stops 70 ms before the next beat's
+    R peak, whatever that beat is, so a premature beat never enters the median. Returns None with no beat.
 
     Examples
     --------
@@ -297,6 +301,11 @@ def median_beat(signal: np.ndarray, rpeaks: np.ndarray, fs: float) -> MedianBeat
     for i, e in enumerate(epochs[keep]):
         aligned[i] += _best_shift(e[leads], template[leads], qrs, shift)
     epochs = _epochs(signal, aligned, pre, post)
+    successor = np.searchsorted(rpeaks, rpeaks[keep], side="right")  # the next beat of any kind, by index
+    for e, r, j in zip(epochs, aligned, successor, strict=True):
+        if j < len(rpeaks):
+            stop = pre + (rpeaks[j] - r) - int(round(_NEXT_BEAT_S * fs))
+            e[:, max(stop, pre + 1) :] = np.nan
     beat = _nanmedian(epochs)
     covered = np.isfinite(epochs).sum(axis=0)
     beat[covered < min(2, len(aligned))] = np.nan
