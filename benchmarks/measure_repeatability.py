@@ -31,6 +31,8 @@ VARIANTS = {
     "shipped": DEFAULT,
     # The seventh round's T end: one reference window, one percentile (no averaging over their neighbourhood).
     "single-t-window": replace(DEFAULT, t_spread_window=0.0),
+    "t-outlier-60": replace(DEFAULT, t_outlier=0.06),
+    "t-outlier-100": replace(DEFAULT, t_outlier=0.10),
 }
 
 

@@ -26,7 +26,7 @@ from mrm.measure import (
     measure_ecg,
 )
 from mrm.measure.beats import MedianBeat, clean_signal, find_rpeaks, paced_beats
-from mrm.measure.delineate import DEFAULT, LeadDelineation, _global_qrs, delineate_beat
+from mrm.measure.delineate import DEFAULT, LeadDelineation, _global_qrs, _global_t, delineate_beat
 from mrm.measure.intervals import PLAUSIBLE
 
 STATUSES = {MEASURED, NOT_MEASURABLE, NOT_APPLICABLE}
@@ -431,6 +431,16 @@ def test_a_lead_t_end_that_holds_for_one_window_length_only_is_left_out(ludb):
         assert abs(m.qt.value - reference) <= 15 < 100 <= abs(loose.qt.value - reference), number
         # At the shipped percentile the record stays within the QT target either way.
         assert abs(measure_ecg(rec).qt.value - reference) <= 15, number
+
+
+def test_the_global_t_end_averages_its_windows_and_can_leave_out_a_lone_late_lead():
+    leads = [LeadDelineation(lead=name, status="measured", t_amplitude=0.2) for name in LEADS[:5]]
+    ends = [[0.40, 0.41, 0.42] for _ in range(4)] + [[0.60, 0.62, 0.64]]  # three windows; one lead ends late
+    plain = replace(DEFAULT, t_percentile=100.0, t_margin=0.0)
+    assert _global_t(leads, ends, plain) == pytest.approx(0.62)  # the mean of the three windows' latest ends
+    assert _global_t(leads, ends, replace(plain, t_outlier=0.06)) == pytest.approx(0.41)
+    flat = [replace(lead, t_amplitude=0.01) for lead in leads]
+    assert _global_t(flat, ends, plain) is None  # no lead with a T wave
 
 
 def test_a_small_t_wave_is_sought_near_the_multi_lead_t_peak():

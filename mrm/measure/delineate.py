@@ -93,6 +93,10 @@ class Settings:
     #: docs/benchmarks.md section 4; averaging over neighbouring percentiles as well made the two halves of
     #: PTB-XL records agree less).
     t_spread_window: float = 0.02
+    #: Leads whose T end lies more than this (s) after the median lead's are left out of the percentile (0: none,
+    #: the default). Makes the QT far more repeatable (PTB-XL halves) but moves it away from LUDB's experts, who end
+    #: the T wave on a lone late lead when they see one (ninth round, docs/benchmarks.md section 4).
+    t_outlier: float = 0.0
     t_margin: float = 0.011
     #: Each lead's T peak is sought within this distance (s) of the multi-lead T peak (0: anywhere after the QRS),
     #: so that a small T wave does not lose to the next P wave or a U wave.
@@ -627,6 +631,8 @@ def _global_t(
     values = []
     for w in range(len(ends_by_window[0]) if ends_by_window else 0):
         ends = [e[w] for e, ok in zip(ends_by_window, tall, strict=True) if ok and e[w] is not None]
+        if ends and settings.t_outlier > 0:
+            ends = [e for e in ends if e <= np.median(ends) + settings.t_outlier]
         if ends:
             values.append(float(np.percentile(ends, settings.t_percentile)))
     if not values:
