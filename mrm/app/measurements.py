@@ -17,7 +17,7 @@ CALIPER_STYLES: tuple[tuple[str, str, str], ...] = (
 )
 
 #: Heading words of every table and chart of automated measurements.
-AUTOMATED_LABEL = "automated estimates (NeuroKit2-based delineation), not a cardiologist's reading"
+AUTOMATED_LABEL = "automated estimates (multi-lead delineation), not a cardiologist's reading"
 
 
 def measurement_table(measurements: Measurements) -> pd.DataFrame:
