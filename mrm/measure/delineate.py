@@ -244,8 +244,8 @@ def delineate_beat(
     t_end_limit = min(last, fid + int(round(min(0.75, max(rr - 0.22, 0.35)) * fs)))
     anchor = _t_anchor(smoothed[usable], on0, off0, t_end_limit, fs) if settings.t_anchor > 0 else None
     main_phase: list[LeadDelineation] = []
-    t_by_window: list[list[float | None]] = []  # per usable lead, its T end for each reference window
-    main_by_window: list[list[float | None]] = []
+    t_leads: list[LeadDelineation] = []  # the leads with a QRS, and each one's T end for each reference window
+    t_by_window: list[list[float | None]] = []
     for i in np.flatnonzero(usable):
         lead = leads[i]
         edges = _qrs_edges(despiked[i], on0, off0, fs, settings)
@@ -256,13 +256,12 @@ def delineate_beat(
         lead.qrs_onset, lead.qrs_offset, lead.qrs_amplitude = (on - fid) / fs, (off - fid) / fs, amplitude
         t_ends, t_amp = _t_end(smoothed[i], on0, off0, t_end_limit, fs, settings, anchor)
         lead.t_amplitude = t_amp
+        t_leads.append(lead)
         t_by_window.append([None if e is None else (e - fid) / fs for e in t_ends])
-        central = t_by_window[-1][len(t_ends) // 2]
-        lead.t_offset = central
+        lead.t_offset = t_by_window[-1][len(t_ends) // 2]  # the t_reference window's
         # The P window (P onset, P-presence test) was fitted on the end of the main T phase: it keeps that start.
         (main_end,), _ = _t_end(smoothed[i], on0, off0, t_end_limit, fs, _MAIN_PHASE)
         main_phase.append(replace(lead, t_offset=None if main_end is None else (main_end - fid) / fs))
-        main_by_window.append([main_phase[-1].t_offset])
     qrs_on, qrs_off = _global_qrs(leads, settings)
     # The P window (P onset, P-presence test) ends at the per-lead QRS onset, whatever the QRS method.
     p_qrs_on = qrs_on
@@ -272,9 +271,8 @@ def delineate_beat(
         qrs_on = (on_s - fid) / fs - settings.qrs_onset_margin
         if settings.qrs_method == "spatial":
             qrs_off = (off_s - fid) / fs + settings.qrs_offset_margin
-    measured = [lead for lead in leads if lead.qrs_onset is not None]
-    t_offset = _global_t(measured, t_by_window, settings)
-    t_main = _global_t(main_phase, main_by_window, _MAIN_PHASE)
+    t_offset = _global_t(t_leads, t_by_window, settings)
+    t_main = _global_t(main_phase, [[lead.t_offset] for lead in main_phase], _MAIN_PHASE)
     p_start = fid + int(round((t_main if t_main is not None else 0.45) * fs)) - int(round(rr * fs))
     if p_qrs_on is not None:
         qon = fid + int(round(p_qrs_on * fs))
