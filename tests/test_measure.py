@@ -128,6 +128,17 @@ def test_paced_beats_finds_a_stimulus_before_the_qrs_but_not_the_r_waves_own_tip
     assert not paced_beats(x[:, ::5], rpeaks // 5, 100.0).any()  # at 100 Hz a stimulus cannot be told apart
 
 
+def test_small_noisy_sinus_p_waves_pass_the_p_presence_test_and_af_waves_do_not(ptbxl):
+    """PTB-XL sinus records whose beats' P windows correlate 0.66-0.71 with the median beat's (under the former 0.80
+    threshold) get a PR; atrial fibrillation records keep "not applicable" (tenth round, docs/benchmarks.md 4)."""
+    for ecg_id in (58, 340, 377, 422):
+        assert "SR" in ptbxl.metadata.at[ecg_id, "scp_codes"]
+        assert measure_ecg(ptbxl.load_record(ecg_id, fs=500)).pr.measured, ecg_id
+    for ecg_id in (152, 282, 307, 318, 321):
+        assert "AFIB" in ptbxl.metadata.at[ecg_id, "scp_codes"]
+        assert measure_ecg(ptbxl.load_record(ecg_id, fs=500)).pr.status == NOT_APPLICABLE, ecg_id
+
+
 def test_cpsc2018_af_records_have_no_pr_interval(cpsc_dir):
     cpsc = load_cpsc2018(cpsc_dir).filter(with_signal=True)
     reference = pd.read_csv(cpsc_dir / "REFERENCE.csv").set_index("Recording")
