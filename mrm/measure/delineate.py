@@ -464,10 +464,10 @@ def _t_anchor(y: np.ndarray, on0: int, off0: int, end: int, fs: float) -> int | 
 def _t_end(
     y: np.ndarray, on0: int, off0: int, end: int, fs: float, settings: Settings, anchor: int | None = None
 ) -> tuple[list[int | None], float]:
-    """One lead's T-wave ends (trapezium method), one per reference window of :func:`_t_windows`, and its T
-    amplitude over the PR-segment level."""
+    """One lead's T-wave ends (trapezium method), one per reference window within ``t_spread_window`` of
+    ``t_reference``, and its T amplitude over the PR-segment level."""
     s = lambda seconds: int(round(seconds * fs))  # noqa: E731
-    windows = _t_windows(settings)
+    windows = _windows_around(settings.t_reference, settings.t_spread_window)
     none = [None] * len(windows)
     lo, hi_peak = off0 + s(0.06), min(end, on0 + s(0.5))
     if anchor is not None:
@@ -492,31 +492,27 @@ def _t_end(
         return none, amplitude
     slope = np.gradient(y)
     tm = tp + int(np.argmax(-sign * slope[tp:hi]))
+    z = sign * y
+    ends: dict[int, int | None] = {}  # by reference sample: the stability test and the spread share windows
+
+    def end_at(window: float) -> int | None:
+        tr = min(tm + s(window), end)
+        if tr not in ends:
+            ends[tr] = _trapezium_end(z, tm, tr)
+        return ends[tr]
+
     # A lead takes part only when its end holds for every window within t_stable of t_reference; its ends over
     # the spread are then averaged as they are (the two ranges are the same by default).
-    if _stable_end(sign * y, tm, end, settings.t_reference, settings.t_stable, fs) is None:
+    stable = _windows_around(settings.t_reference, settings.t_stable)
+    if end_at(settings.t_reference) is None or any(w > 0 and end_at(w) is None for w in stable):
         return none, amplitude
-    return [_trapezium_end(sign * y, tm, min(tm + s(w), end)) if w > 0 else None for w in windows], amplitude
+    return [end_at(w) if w > 0 else None for w in windows], amplitude
 
 
-def _t_windows(settings: Settings) -> list[float]:
-    """The trapezium reference windows (s) whose T ends the global T end averages, ``t_reference`` in the middle."""
-    steps = int(round(settings.t_spread_window / _T_STABLE_STEP))
-    return [settings.t_reference + k * _T_STABLE_STEP for k in range(-steps, steps + 1)]
-
-
-def _stable_end(y: np.ndarray, tm: int, end: int, window: float, stable: float, fs: float) -> int | None:
-    """The trapezium end with one reference window, None unless every window within ``stable`` (s) finds one."""
-    s = lambda seconds: int(round(seconds * fs))  # noqa: E731
-    edge = _trapezium_end(y, tm, min(tm + s(window), end))
-    if edge is None:
-        return None
-    steps = int(round(stable / _T_STABLE_STEP))
-    for k in range(-steps, steps + 1):
-        other = window + k * _T_STABLE_STEP
-        if k and other > 0 and _trapezium_end(y, tm, min(tm + s(other), end)) is None:
-            return None
-    return edge
+def _windows_around(center: float, spread: float) -> list[float]:
+    """Trapezium reference windows (s) in 10-ms steps within ``spread`` of ``center``, ``center`` in the middle."""
+    steps = int(round(spread / _T_STABLE_STEP))
+    return [center + k * _T_STABLE_STEP for k in range(-steps, steps + 1)]
 
 
 def _trapezium_end(y: np.ndarray, tm: int, tr: int) -> int | None:
